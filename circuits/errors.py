@@ -1,0 +1,72 @@
+"""Every exception raised by the ``circuits`` package.
+
+Each class derives from :class:`CircuitError` and from the built-in exception a
+caller would expect (``ValueError`` for a wrong value, ``TypeError`` for a wrong
+type), so ``except ValueError`` keeps working. Messages say what was expected,
+what was given, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendUnavailableError",
+    "BindingError",
+    "CircuitError",
+    "GateArityError",
+    "NonFiniteAngleError",
+    "NotHermitianError",
+    "NotUnitaryError",
+    "QasmError",
+    "QubitIndexError",
+    "SimulationMemoryError",
+    "UnboundParameterError",
+    "UnknownGateError",
+]
+
+
+class CircuitError(Exception):
+    """Base class of every error raised by ``circuits``."""
+
+
+class UnknownGateError(CircuitError, ValueError):
+    """A gate name that is not in the registry :data:`circuits.ir.gates.GATES`."""
+
+
+class GateArityError(CircuitError, ValueError):
+    """A gate was given the wrong number of qubits or parameters."""
+
+
+class QubitIndexError(CircuitError, ValueError):
+    """A qubit index outside ``range(num_qubits)`` or repeated within one gate."""
+
+
+class UnboundParameterError(CircuitError, ValueError):
+    """A symbolic parameter vector of the circuit has no value in the binding."""
+
+
+class BindingError(CircuitError, ValueError):
+    """Parameter values that do not fit the circuit: surplus names, wrong length, shapes that do not broadcast."""
+
+
+class NonFiniteAngleError(CircuitError, ValueError):
+    """An angle or a bound parameter value is NaN or infinite."""
+
+
+class NotHermitianError(CircuitError, ValueError):
+    """A matrix that must be Hermitian (an evolution Hamiltonian, an observable) is not."""
+
+
+class NotUnitaryError(CircuitError, ValueError):
+    """A matrix given as a gate is not unitary."""
+
+
+class SimulationMemoryError(CircuitError, MemoryError):
+    """The state vector of the requested size would not fit in memory."""
+
+
+class QasmError(CircuitError, ValueError):
+    """OpenQASM text that cannot be parsed or converted; the message names the line."""
+
+
+class BackendUnavailableError(CircuitError, RuntimeError):
+    """A backend or device that this installation cannot provide (for example Aer on GPU without qiskit-aer-gpu)."""

@@ -1,0 +1,1 @@
+"""Converters between ``circuits.Circuit`` and Qiskit, OpenQASM and PennyLane (vendor SDKs imported here only)."""

@@ -1,0 +1,112 @@
+"""One gate application: a gate name, the qubits it acts on, its angles and its constant data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.errors import GateArityError, QubitIndexError
+from circuits.ir.gates import GateData, MatrixData, PauliLabel, check_hermitian, check_unitary, gate_spec
+from circuits.ir.parameters import Angle, AngleLike, Symbol, as_angle
+
+__all__ = ["Operation"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An immutable gate application, validated on construction.
+
+    Attributes:
+        name: a key of :data:`circuits.ir.gates.GATES`.
+        qubits: the qubits it acts on, in the gate's order (controls first).
+        params: one :class:`~circuits.ir.parameters.Angle` per gate parameter.
+        data: the constant payload of ``unitary`` / ``evolution`` (:class:`MatrixData`) or
+            ``pauli_rot`` (:class:`PauliLabel`); ``None`` for every other gate.
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[Angle, ...] = ()
+    data: GateData = None
+
+    def __post_init__(self) -> None:
+        spec = gate_spec(self.name)
+        qubits = tuple(self.qubits) if isinstance(self.qubits, Iterable) else (self.qubits,)
+        for q in qubits:
+            if isinstance(q, bool) or not isinstance(q, (int, np.integer)):
+                raise TypeError(f"Gate {self.name!r}: qubit indices must be ints, got {q!r} ({type(q).__name__}).")
+        qubits = tuple(int(q) for q in qubits)
+        object.__setattr__(self, "qubits", qubits)
+        if any(q < 0 for q in qubits):
+            raise QubitIndexError(f"Gate {self.name!r}: qubit indices must be >= 0, got {qubits}.")
+        if len(set(qubits)) != len(qubits):
+            raise QubitIndexError(f"Gate {self.name!r} acts on repeated qubits {qubits}; each qubit may appear once.")
+        params = tuple(as_angle(p) for p in self.params)
+        object.__setattr__(self, "params", params)
+        if len(params) != spec.num_params:
+            raise GateArityError(
+                f"Gate {self.name!r} takes {spec.num_params} parameter(s), got {len(params)}: "
+                f"{tuple(str(p) for p in params)}."
+            )
+        if spec.needs_data is not None:
+            if not isinstance(self.data, spec.needs_data):
+                raise TypeError(
+                    f"Gate {self.name!r} needs data of type {spec.needs_data.__name__}, got {type(self.data).__name__}."
+                )
+            width = self.data.num_qubits
+            if len(qubits) != width:
+                raise GateArityError(
+                    f"Gate {self.name!r} with a {width}-qubit {type(self.data).__name__} acts on {width} qubit(s), "
+                    f"got {len(qubits)}: {qubits}."
+                )
+            if self.name == "unitary":
+                check_unitary(self.data.array)
+            elif self.name == "evolution":
+                check_hermitian(self.data.array)
+        elif self.data is not None:
+            raise TypeError(f"Gate {self.name!r} takes no data, got {type(self.data).__name__}.")
+        elif spec.num_qubits is not None and len(qubits) != spec.num_qubits:
+            raise GateArityError(f"Gate {self.name!r} acts on {spec.num_qubits} qubit(s), got {len(qubits)}: {qubits}.")
+        elif spec.num_qubits is None and len(qubits) < spec.min_qubits:
+            raise GateArityError(
+                f"Gate {self.name!r} acts on at least {spec.min_qubits} qubits (controls then target), "
+                f"got {len(qubits)}: {qubits}."
+            )
+
+    @classmethod
+    def create(
+        cls, name: str, qubits: int | Sequence[int], params: Sequence[AngleLike] = (), data: GateData = None
+    ) -> Operation:
+        """Build an operation, accepting a single int for one qubit and numbers or symbols for angles."""
+        if isinstance(qubits, (int, np.integer)):
+            qubits = (int(qubits),)
+        return cls(name, tuple(qubits), tuple(as_angle(p) for p in params), data)
+
+    @property
+    def num_qubits(self) -> int:
+        """Width of this gate application."""
+        return len(self.qubits)
+
+    @property
+    def symbols(self) -> frozenset[Symbol]:
+        """Every symbol the angles depend on."""
+        return frozenset(s for p in self.params for s in p.symbols)
+
+    @property
+    def is_parametrized(self) -> bool:
+        """True when an angle depends on a symbol."""
+        return any(not p.is_constant for p in self.params)
+
+    def adjoint(self) -> Operation:
+        """The inverse operation, expressed with a registered gate."""
+        spec = gate_spec(self.name)
+        name, params, data = spec.adjoint(self.params, self.data)
+        return Operation(name, self.qubits, tuple(params), data)
+
+    def __str__(self) -> str:
+        args = f"({', '.join(str(p) for p in self.params)})" if self.params else ""
+        extra = f"[{self.data.label}]" if isinstance(self.data, PauliLabel) else ""
+        extra = extra or (f"[{self.data.num_qubits}q matrix]" if isinstance(self.data, MatrixData) else "")
+        return f"{self.name}{extra}{args} {', '.join(f'q[{q}]' for q in self.qubits)}"
