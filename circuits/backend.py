@@ -262,7 +262,7 @@ def check_state_memory(
         raise SimulationMemoryError(
             f"Simulating {num_qubits} qubits for a batch of {batch_size} needs about {_fmt_bytes(needed)} "
             f"({copies} state vectors of {_fmt_bytes(needed // copies)}), but only {_fmt_bytes(available)} is "
-            f"available on {device}. Use fewer qubits, a smaller batch, complex64, or AerBackend(method='matrix_product_state')."
+            f"available on {device}. Use fewer qubits or a smaller batch, or AerBackend(method='matrix_product_state') for weakly entangled circuits."
         )
 
 

@@ -175,12 +175,11 @@ def _entries(rows: Sequence[Sequence[torch.Tensor | complex]], like: torch.Tenso
 
 
 def _constant(matrix: np.ndarray) -> MatrixFn:
-    matrix = np.asarray(matrix, dtype=np.complex128)
+    constant = torch.tensor(np.asarray(matrix, dtype=np.complex128))
 
     def build(params: torch.Tensor, data: GateData) -> torch.Tensor:
-        dtype = complex_dtype_for(params.dtype)
-        m = torch.as_tensor(matrix, dtype=dtype, device=params.device)
-        return m.expand(*params.shape[:-1], *matrix.shape)
+        m = constant.to(dtype=complex_dtype_for(params.dtype), device=params.device)
+        return m.expand(*params.shape[:-1], *constant.shape)
 
     return build
 

@@ -18,6 +18,7 @@ from circuits.backend import (
     check_state_memory,
     measured_qubits,
 )
+from circuits.errors import BackendUnavailableError
 from circuits.ir.circuit import Circuit
 from circuits.sim.engine import simulate
 from circuits.sim.measure import expectations, marginal_probabilities, probabilities, sample_bits
@@ -51,7 +52,13 @@ class TorchOptions:
         if self.diff_method not in ("adjoint", "backprop"):
             raise ValueError(f"TorchOptions.diff_method must be 'adjoint' or 'backprop', got {self.diff_method!r}.")
         if self.device is not None:
-            object.__setattr__(self, "device", torch.device(self.device))
+            device = torch.device(self.device)
+            if device.type == "cuda" and not torch.cuda.is_available():
+                raise BackendUnavailableError(
+                    f"TorchBackend(device={str(device)!r}) was requested but CUDA is not available in this torch "
+                    f"build ({torch.__version__}). Install a CUDA build of torch, or use device='cpu'."
+                )
+            object.__setattr__(self, "device", device)
 
 
 @functools.lru_cache(maxsize=128)

@@ -1,0 +1,163 @@
+"""Parameter-shift gradients for backends without autograd (Aer, PennyLane devices, hardware).
+
+:func:`parameter_shift_run` wraps a backend's non-differentiable ``execute`` in a
+:class:`torch.autograd.Function`. Its backward evaluates the shift rule of every
+parametrized gate angle, with **all shifted circuits of the batch in one
+``execute`` call** (one job per optimizer step on hardware), and hands the
+derivatives to torch autograd, which carries them through the angle expressions
+(``w * x + b`` ...) to the parameter tensors.
+
+Shift rules come from the frequencies with which an expectation value depends on a
+gate angle (:attr:`circuits.ir.gates.GateSpec.frequencies`). For frequencies
+``Omega_1 < ... < Omega_R`` the expectation is a trigonometric polynomial
+``f(theta) = a_0 + sum_l a_l cos(Omega_l theta) + b_l sin(Omega_l theta)``, so with
+``R`` shifts ``x_mu``, ``(f(theta + x_mu) - f(theta - x_mu)) / 2 = sum_l sin(Omega_l x_mu) c_l``
+and ``f'(theta) = sum_l Omega_l c_l``. Solving that ``R x R`` system gives the
+general rule of Wierichs, Izaac, Wang and Lin, "General parameter-shift rules for
+quantum gradients", Quantum 6, 677 (2022), eq. (9); with one frequency it is the
+familiar two-term rule ``f' = [f(theta + pi/2) - f(theta - pi/2)] / 2``.
+See docs/derivations/parameter_shift.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from circuits.backend import Expectation, Measurement, Probabilities
+from circuits.ir.circuit import Circuit
+from circuits.ir.gates import gate_spec
+from circuits.ir.operation import Operation
+from circuits.ir.parameters import Angle, ParameterVector
+
+__all__ = ["SLOT_VECTOR", "Execute", "parameter_shift_run", "shift_rule", "slot_circuit"]
+
+SLOT_VECTOR = "gate_angles"
+"""Name of the parameter vector that holds the gate angles of a :func:`slot_circuit`."""
+
+Execute = Callable[[Circuit, dict[str, torch.Tensor], int, Measurement], torch.Tensor]
+"""``execute(circuit, values, batch_size, measurement) -> Tensor``: a backend's non-differentiable run."""
+
+
+@functools.lru_cache(maxsize=256)
+def shift_rule(frequencies: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
+    """Coefficients and shifts with ``df/dtheta = sum_j coeff_j * f(theta + shift_j)``.
+
+    Args:
+        frequencies: the distinct positive frequencies of ``f`` in ``theta``; empty when
+            ``f`` does not depend on ``theta`` (then the rule is empty and the derivative 0).
+
+    Returns:
+        ``((coeff, shift), ...)``, ``2 R`` pairs for ``R`` frequencies.
+    """
+    omegas = np.array(sorted(set(frequencies)), dtype=np.float64)
+    if omegas.size == 0:
+        return ()
+    r = omegas.size
+    base = omegas[0]
+    shifts = (2 * np.arange(1, r + 1) - 1) * math.pi / (2 * r * base)
+    system = np.sin(np.outer(shifts, omegas))  # S[mu, l] = sin(Omega_l x_mu)
+    if np.linalg.cond(system) > 1e8:  # non-commensurate frequencies: spread the shifts evenly
+        shifts = np.arange(1, r + 1) * math.pi / ((r + 1) * omegas[-1]) * 2
+        system = np.sin(np.outer(shifts, omegas))
+    weights = np.linalg.solve(system.T, omegas)  # f' = sum_mu y_mu (f(+x_mu) - f(-x_mu)) / 2
+    rule = []
+    for y, x in zip(weights, shifts, strict=True):
+        rule.append((float(y / 2), float(x)))
+        rule.append((float(-y / 2), float(-x)))
+    return tuple(rule)
+
+
+@functools.lru_cache(maxsize=256)
+def slot_circuit(circuit: Circuit) -> tuple[Circuit, tuple[Angle, ...], tuple[tuple[tuple[float, float], ...], ...]]:
+    """Rewrite ``circuit`` so every symbolic gate angle is its own entry of the vector :data:`SLOT_VECTOR`.
+
+    Returns:
+        ``(rewritten circuit, the original angle of each slot, the shift rule of each slot)``.
+    """
+    slots: list[Angle] = []
+    rules: list[tuple[tuple[float, float], ...]] = []
+    symbolic = sum(1 for op in circuit for p in op.params if not p.is_constant)
+    vector = ParameterVector(SLOT_VECTOR, max(symbolic, 1))
+    ops = []
+    for op in circuit:
+        frequencies = gate_spec(op.name).param_frequencies(op.data)
+        params = []
+        for j, angle in enumerate(op.params):
+            if angle.is_constant:
+                params.append(angle)
+                continue
+            params.append(vector[len(slots)])
+            slots.append(angle)
+            rules.append(shift_rule(tuple(frequencies[j])))
+        ops.append(Operation(op.name, op.qubits, tuple(params), op.data))
+    return Circuit(circuit.num_qubits, ops), tuple(slots), tuple(rules)
+
+
+class _ParameterShift(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, execute: Execute, circuit: Circuit, rules, measurement: Measurement, angles: torch.Tensor):
+        ctx.execute, ctx.circuit, ctx.rules, ctx.measurement = execute, circuit, rules, measurement
+        ctx.save_for_backward(angles)
+        batch_size = angles.shape[0]
+        return execute(circuit, {SLOT_VECTOR: angles.detach()}, batch_size, measurement)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output: torch.Tensor):
+        (angles,) = ctx.saved_tensors
+        batch_size, num_slots = angles.shape
+        shifted, terms = [], []  # terms: (slot, coefficient, row block)
+        for slot, rule in enumerate(ctx.rules):
+            for coeff, shift in rule:
+                moved = angles.detach().clone()
+                moved[:, slot] += shift
+                terms.append((slot, coeff, len(shifted)))
+                shifted.append(moved)
+        grad_angles = torch.zeros_like(angles)
+        if not shifted:
+            return None, None, None, None, grad_angles
+        stacked = torch.cat(shifted, dim=0)
+        results = ctx.execute(ctx.circuit, {SLOT_VECTOR: stacked}, stacked.shape[0], ctx.measurement)
+        results = results.reshape(len(shifted), batch_size, -1).to(grad_output.dtype)
+        upstream = grad_output.reshape(batch_size, -1)
+        for slot, coeff, block in terms:
+            grad_angles[:, slot] += coeff * (results[block] * upstream).sum(-1).to(grad_angles.dtype)
+        return None, None, None, None, grad_angles
+
+
+def parameter_shift_run(
+    execute: Execute,
+    circuit: Circuit,
+    values: dict[str, torch.Tensor],
+    batch_size: int,
+    measurement: Measurement,
+) -> torch.Tensor:
+    """Run ``execute`` and make the result differentiable w.r.t. ``values`` by the parameter-shift rule.
+
+    Args:
+        execute: the backend's non-differentiable batch runner.
+        circuit: the validated circuit.
+        values: bound parameter values, ``(1 or batch_size, size)`` each; tensors that require
+            grad get gradients.
+        batch_size: number of bindings.
+        measurement: an :class:`Expectation` or :class:`Probabilities` (other measurements
+            are not differentiable and run directly).
+
+    Returns:
+        ``execute``'s result; its backward makes one ``execute`` call with all
+        ``batch_size * sum_g 2 R_g`` shifted bindings. First derivatives only.
+    """
+    needs_grad = torch.is_grad_enabled() and any(v.requires_grad for v in values.values())
+    if not needs_grad or not isinstance(measurement, (Expectation, Probabilities)):
+        detached = {k: v.detach().expand(batch_size, -1) for k, v in values.items()}
+        return execute(circuit, detached, batch_size, measurement)
+    rewritten, slots, rules = slot_circuit(circuit)
+    if not slots:
+        return execute(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement)
+    angles = torch.stack([angle.evaluate(values).expand(batch_size) for angle in slots], dim=1)
+    return _ParameterShift.apply(execute, rewritten, rules, measurement, angles)

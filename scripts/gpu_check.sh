@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The GPU check (DESIGN.md section 10), for a machine with an NVIDIA GPU and no network.
+#   1. the tests marked `gpu`: torch engine on CUDA against CPU; Aer with device="GPU" where qiskit-aer-gpu is installed;
+#   2. the GPU rows of the variational benchmark (ours on CUDA, n = 12..20, batch 1 and 64).
+# Figures and logs go to $OUT (default: outputs/gpu_check). Python packages the machine lacks (qiskit, qiskit-aer-gpu,
+# pennylane ...) can be brought as wheels in .whl/ (see docs/performance.md for the download command).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-outputs/gpu_check}"
+mkdir -p "$OUT"
+PY="${PYTHON:-python3}"
+if compgen -G ".whl/*.whl" > /dev/null; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    export PYTHONPATH="/tmp/site:${PYTHONPATH:-}"
+fi
+export PYTHONPATH="$PWD:${PYTHONPATH:-}"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
+"$PY" -m pytest -p no:cacheprovider -m gpu -o addopts="" -q tests 2>&1 | tee "$OUT/gpu_tests.log"
+status=${PIPESTATUS[0]}
+"$PY" benchmarks/gpu_bench.py --markdown "$OUT/gpu_bench.md" 2>&1 | tee "$OUT/gpu_bench.log"
+exit "$status"
