@@ -31,7 +31,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from circuits.errors import BindingError, NonFiniteAngleError, QubitIndexError, SimulationMemoryError, UnboundParameterError
+from circuits.errors import (
+    BindingError,
+    NonFiniteAngleError,
+    QubitIndexError,
+    SimulationMemoryError,
+    UnboundParameterError,
+)
 from circuits.ir.circuit import Circuit
 from circuits.ir.observables import Observable, PauliSum, Projector
 
@@ -126,9 +132,7 @@ def measured_qubits(circuit: Circuit, qubits: Sequence[int] | None) -> tuple[int
     qubits = tuple(int(q) for q in qubits)
     bad = [q for q in qubits if not 0 <= q < circuit.num_qubits]
     if bad:
-        raise QubitIndexError(
-            f"Measured qubit(s) {bad} are out of range for a {circuit.num_qubits}-qubit circuit."
-        )
+        raise QubitIndexError(f"Measured qubit(s) {bad} are out of range for a {circuit.num_qubits}-qubit circuit.")
     if len(set(qubits)) != len(qubits):
         raise QubitIndexError(f"Measured qubits must be distinct, got {qubits}.")
     return qubits
@@ -262,7 +266,8 @@ def check_state_memory(
         raise SimulationMemoryError(
             f"Simulating {num_qubits} qubits for a batch of {batch_size} needs about {_fmt_bytes(needed)} "
             f"({copies} state vectors of {_fmt_bytes(needed // copies)}), but only {_fmt_bytes(available)} is "
-            f"available on {device}. Use fewer qubits or a smaller batch, or AerBackend(method='matrix_product_state') for weakly entangled circuits."
+            f"available on {device}. Use fewer qubits or a smaller batch, or "
+            "AerBackend(method='matrix_product_state') for weakly entangled circuits."
         )
 
 

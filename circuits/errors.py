@@ -12,6 +12,7 @@ __all__ = [
     "BackendUnavailableError",
     "BindingError",
     "CircuitError",
+    "ConversionError",
     "GateArityError",
     "NonFiniteAngleError",
     "NotHermitianError",
@@ -62,6 +63,10 @@ class NotUnitaryError(CircuitError, ValueError):
 
 class SimulationMemoryError(CircuitError, MemoryError):
     """The state vector of the requested size would not fit in memory."""
+
+
+class ConversionError(CircuitError, ValueError):
+    """A circuit from another framework that a ``Circuit`` cannot represent (the message names the part)."""
 
 
 class QasmError(CircuitError, ValueError):

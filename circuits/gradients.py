@@ -110,7 +110,7 @@ class _ParameterShift(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output: torch.Tensor):
         (angles,) = ctx.saved_tensors
-        batch_size, num_slots = angles.shape
+        batch_size, _num_slots = angles.shape
         shifted, terms = [], []  # terms: (slot, coefficient, row block)
         for slot, rule in enumerate(ctx.rules):
             for coeff, shift in rule:

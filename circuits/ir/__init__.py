@@ -1,0 +1,1 @@
+"""The circuit description: gates, parameters, operations, circuits, observables, serialization."""

@@ -77,8 +77,10 @@ class MatrixData:
         return int(self.array.shape[0]).bit_length() - 1
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, MatrixData) and self.array.shape == other.array.shape and bool(
-            np.array_equal(self.array, other.array)
+        return (
+            isinstance(other, MatrixData)
+            and self.array.shape == other.array.shape
+            and bool(np.array_equal(self.array, other.array))
         )
 
     def __hash__(self) -> int:
@@ -293,11 +295,18 @@ def _evolution(params: torch.Tensor, data: GateData) -> torch.Tensor:
 
 
 def _evolution_frequencies(data: GateData) -> tuple[tuple[float, ...], ...]:
+    """The distinct eigenvalue gaps of ``H``; gaps closer than 1e-9 merge into their mean (degenerate levels)."""
     assert isinstance(data, MatrixData)
     eigenvalues = np.linalg.eigvalsh(data.array)
-    gaps = np.abs(eigenvalues[:, None] - eigenvalues[None, :]).ravel()
-    gaps = np.unique(np.round(gaps[gaps > 1e-9], 9))
-    return (tuple(float(g) for g in gaps),)
+    gaps = np.sort(np.abs(eigenvalues[:, None] - eigenvalues[None, :]).ravel())
+    gaps = gaps[gaps > 1e-9]
+    clusters: list[list[float]] = []
+    for gap in gaps:
+        if clusters and gap - clusters[-1][-1] <= 1e-9:
+            clusters[-1].append(float(gap))
+        else:
+            clusters.append([float(gap)])
+    return (tuple(float(np.mean(c)) for c in clusters),)
 
 
 def _unitary(params: torch.Tensor, data: GateData) -> torch.Tensor:
@@ -462,9 +471,7 @@ def _unitary_adjoint(params: tuple, data: GateData) -> tuple[str, tuple, GateDat
     return "unitary", (), MatrixData(data.array.conj().T)
 
 
-def _fixed(
-    name: str, matrix: np.ndarray, *, inverse: str | None = None, diagonal: bool = False
-) -> GateSpec:
+def _fixed(name: str, matrix: np.ndarray, *, inverse: str | None = None, diagonal: bool = False) -> GateSpec:
     matrix = np.asarray(matrix, dtype=np.complex128)
     k = matrix.shape[0].bit_length() - 1
     if inverse is not None:
@@ -551,7 +558,9 @@ _SPECS: list[GateSpec] = [
     _fixed("c3sx", _ctrl(_SX, 3)),
     _fixed("rcccx", _RCCCX),
     GateSpec("mcx", None, 0, _MultiControlledMatrix(_constant(_X)), (), _same("mcx"), real=True, min_qubits=2),
-    GateSpec("mcphase", None, 1, _MultiControlledMatrix(_phase), _ROT, _negated("mcphase"), diagonal=True, min_qubits=2),
+    GateSpec(
+        "mcphase", None, 1, _MultiControlledMatrix(_phase), _ROT, _negated("mcphase"), diagonal=True, min_qubits=2
+    ),
     GateSpec("mcrx", None, 1, _MultiControlledMatrix(_rx), _CROT, _negated("mcrx"), min_qubits=2),
     GateSpec("mcry", None, 1, _MultiControlledMatrix(_ry), _CROT, _negated("mcry"), real=True, min_qubits=2),
     GateSpec("mcrz", None, 1, _MultiControlledMatrix(_rz), _CROT, _negated("mcrz"), diagonal=True, min_qubits=2),
@@ -576,7 +585,8 @@ def gate_spec(name: str) -> GateSpec:
         known = ", ".join(sorted(GATES))
         raise UnknownGateError(
             f"Unknown gate {name!r}. Known gates: {known}. "
-            f"For any other unitary use the 'unitary' gate with its matrix, or register a GateSpec in circuits.ir.gates."
+            "For any other unitary use the 'unitary' gate with its matrix, "
+            "or register a GateSpec in circuits.ir.gates."
         ) from None
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 
@@ -153,8 +152,8 @@ class Angle:
             values: vector name to values of shape ``(batch_size, size)`` or ``(1, size)``.
 
         Returns:
-            Tensor of shape ``(batch_size,)`` or ``(1,)``; constant angles give a
-            0-d tensor only when ``values`` is empty (callers broadcast).
+            Tensor of shape ``(batch_size,)`` or ``(1,)``; a constant angle gives a 0-d
+            float64 tensor (callers cast and broadcast).
         """
         result: torch.Tensor | float = self.constant
         for coeff, symbols in self.terms:
@@ -163,7 +162,7 @@ class Angle:
                 term = term * values[s.vector][:, s.index]
             result = result + term
         if isinstance(result, float):
-            return torch.tensor(result)
+            return torch.tensor(result, dtype=torch.float64)
         return result
 
     def partial(self, symbol: Symbol) -> Angle:
@@ -183,7 +182,7 @@ class Angle:
         return Angle._canonical(terms, constant)
 
 
-AngleLike = Union[Angle, Symbol, int, float]
+AngleLike = Angle | Symbol | int | float
 
 
 def as_angle(value: object) -> Angle:

@@ -1,0 +1,1 @@
+"""The torch state-vector engine: compiled plans, kernels, measurements, the TorchBackend."""

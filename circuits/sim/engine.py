@@ -120,7 +120,10 @@ class _AdjointSimulation(torch.autograd.Function):
             it = iter(grads)
             return (None, None, None, None, *(next(it) if t.requires_grad else None for t in tensors))
         needs = ctx.needs_input_grad[4:]
-        grads = [torch.zeros(t.shape, dtype=t.dtype, device=t.device) if need else None for t, need in zip(tensors, needs, strict=True)]
+        grads = [
+            torch.zeros(t.shape, dtype=t.dtype, device=t.device) if need else None
+            for t, need in zip(tensors, needs, strict=True)
+        ]
         constants = plan.constant_tensors(ctx.dtype, ctx.device)
         inverses = _inverse_constants(constants, plan.steps)
         n = plan.num_qubits

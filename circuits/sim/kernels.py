@@ -12,6 +12,7 @@ derivatives) and the hand-written adjoint backward.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -26,7 +27,7 @@ __all__ = [
 
 
 def _is_contiguous_run(qubits: Sequence[int]) -> bool:
-    return all(b == a + 1 for a, b in zip(qubits, qubits[1:], strict=False))
+    return all(b == a + 1 for a, b in itertools.pairwise(qubits))
 
 
 def _move_to_front(state: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
@@ -70,9 +71,7 @@ def apply_matrix(state: torch.Tensor, matrix: torch.Tensor, qubits: Sequence[int
     return _move_back(torch.matmul(matrix, block), qubits, num_qubits)
 
 
-def matrix_gradient(
-    phi: torch.Tensor, psi: torch.Tensor, qubits: Sequence[int], num_qubits: int
-) -> torch.Tensor:
+def matrix_gradient(phi: torch.Tensor, psi: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
     """``G[b, i, j] = sum_rest phi[b, ..i..] * conj(psi[b, ..j..])``: the gradient of ``U psi`` w.r.t. ``U``.
 
     Shape:
@@ -112,9 +111,7 @@ def _expand_diagonal(diagonal: torch.Tensor, qubits: Sequence[int], num_qubits: 
     return tensor.reshape(batch, *_diagonal_view_shape(qubits, num_qubits))
 
 
-def apply_diagonal(
-    state: torch.Tensor, diagonal: torch.Tensor, qubits: Sequence[int], num_qubits: int
-) -> torch.Tensor:
+def apply_diagonal(state: torch.Tensor, diagonal: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
     """Multiply by a diagonal gate given by its diagonal on ``qubits``.
 
     Shape:
@@ -127,9 +124,7 @@ def apply_diagonal(
     return (state.view(batch, *([2] * num_qubits)) * factor).reshape(batch, -1)
 
 
-def diagonal_gradient(
-    phi: torch.Tensor, psi: torch.Tensor, qubits: Sequence[int], num_qubits: int
-) -> torch.Tensor:
+def diagonal_gradient(phi: torch.Tensor, psi: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
     """``g[b, i] = sum_rest phi[b, ..i..] * conj(psi[b, ..i..])``: the gradient of ``D psi`` w.r.t. the diagonal ``D``.
 
     Shape:

@@ -217,9 +217,7 @@ class Plan:
         resolved = []
         for step in self.steps:
             if step.tensor == -2:
-                resolved.append(
-                    Step(step.kind, step.qubits, tensor=1 + multi_keys.index(step.group), index=step.index)
-                )
+                resolved.append(Step(step.kind, step.qubits, tensor=1 + multi_keys.index(step.group), index=step.index))
             else:
                 resolved.append(step)
         self.steps = resolved
@@ -241,7 +239,7 @@ class Plan:
         columns = []
         for angle in self._angles:
             value = angle.evaluate(values).to(dtype)
-            columns.append(value.expand(batch_size) if value.ndim else value.expand(batch_size))
+            columns.append(value.expand(batch_size))
         if not columns:
             return torch.zeros(batch_size, 0, dtype=dtype)
         return torch.stack(columns, dim=1)

@@ -95,7 +95,9 @@ class TorchBackend(Backend):
         diff_method: DiffMethod = "adjoint",
         real_arithmetic: bool = True,
     ) -> None:
-        self.options = TorchOptions(dtype, None if device is None else torch.device(device), diff_method, real_arithmetic)
+        self.options = TorchOptions(
+            dtype, None if device is None else torch.device(device), diff_method, real_arithmetic
+        )
 
     def __repr__(self) -> str:
         o = self.options

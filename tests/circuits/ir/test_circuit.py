@@ -39,7 +39,13 @@ def test_builders_return_new_circuits_and_circuits_are_immutable():
 
 def test_repr_evaluates_back_to_an_equal_circuit():
     theta = ParameterVector("theta", 2)
-    c = Circuit(3).h(0).rz(0.5 * theta[0] * theta[1] + 0.1, 2).unitary(np.eye(2), (1,)).pauli_rot(theta[1], "XZ", (0, 2))
+    c = (
+        Circuit(3)
+        .h(0)
+        .rz(0.5 * theta[0] * theta[1] + 0.1, 2)
+        .unitary(np.eye(2), (1,))
+        .pauli_rot(theta[1], "XZ", (0, 2))
+    )
     namespace = {
         "Circuit": CircuitClass,
         "Operation": Operation,
@@ -48,7 +54,7 @@ def test_repr_evaluates_back_to_an_equal_circuit():
         "MatrixData": MatrixData,
         "PauliLabel": PauliLabel,
     }
-    assert eval(repr(c), namespace) == c  # noqa: S307 - the repr contract under test
+    assert eval(repr(c), namespace) == c
 
 
 def test_angle_expressions_are_polynomials():

@@ -150,7 +150,7 @@ def test_real_arithmetic_path_matches_complex_path():
 
 
 def test_chunked_batches_equal_whole_batch(monkeypatch):
-    circuit, _, _ = _batched_circuit()
+    _circuit, _, _ = _batched_circuit()
     whole = _loss_and_grads(TorchBackend(dtype=torch.complex128))
     monkeypatch.setattr(engine, "_CACHE_TARGET_BYTES", 16 * 8 * 2)  # two samples per chunk
     chunked = _loss_and_grads(TorchBackend(dtype=torch.complex128))
@@ -207,7 +207,9 @@ def test_binding_errors_are_clear():
         backend.expval(circuit, Z(0), {"x": torch.zeros(3)})
     with pytest.raises(BindingError, match=r"Values given for \['y'\], which the circuit does not use"):
         backend.expval(circuit, Z(0), {"x": torch.zeros(3), "w": torch.zeros(8), "y": torch.zeros(1)})
-    with pytest.raises(BindingError, match=r"'w' has size 8: expected values of shape \(8,\) or \(batch_size, 8\), got \(7,\)"):
+    with pytest.raises(
+        BindingError, match=r"'w' has size 8: expected values of shape \(8,\) or \(batch_size, 8\), got \(7,\)"
+    ):
         backend.expval(circuit, Z(0), {"x": torch.zeros(3), "w": torch.zeros(7)})
     with pytest.raises(BindingError, match="Batch sizes do not broadcast"):
         backend.expval(circuit, Z(0), {"x": torch.zeros(4, 3), "w": torch.zeros(5, 8)})

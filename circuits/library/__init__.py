@@ -1,0 +1,25 @@
+"""Circuit templates: data encodings and variational ansatze, each a pure function returning a ``Circuit``.
+
+==============================  ==========================================================
+template                         circuit
+==============================  ==========================================================
+``angle_encoding``               ``RY(x[i])`` (or RX / RZ) on every qubit
+``data_reuploading``             encoding + trainable block, repeated (Pérez-Salinas 2020)
+``reuploading_hea``              the DESIGN.md §6 benchmark workload
+``hardware_efficient_ansatz``    trainable rotations + a ring of CNOTs, repeated
+``strongly_entangling_layers``   PennyLane's ``StronglyEntanglingLayers``, gate for gate
+==============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from circuits.library.ansatze import hardware_efficient_ansatz, strongly_entangling_layers
+from circuits.library.encodings import angle_encoding, data_reuploading, reuploading_hea
+
+__all__ = [
+    "angle_encoding",
+    "data_reuploading",
+    "hardware_efficient_ansatz",
+    "reuploading_hea",
+    "strongly_entangling_layers",
+]
