@@ -50,7 +50,10 @@ __all__ = [
     "Samples",
     "StateVector",
     "bind_parameters",
+    "check_shots",
     "check_state_memory",
+    "measured_qubits",
+    "validate_measurement",
 ]
 
 ParamsLike = Mapping[str, Any]

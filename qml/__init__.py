@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from qml.layers import QuantumLayer
+
+__all__ = ["QuantumLayer"]

@@ -63,14 +63,6 @@ def _apply(step: Step, state: torch.Tensor, operand: torch.Tensor | None, consta
     return apply_matrix(state, operand, step.qubits, num_qubits)
 
 
-def _apply_inverse(step: Step, state: torch.Tensor, operand: torch.Tensor | None, inverse: tuple, num_qubits: int):
-    if step.kind == "monomial":
-        return apply_monomial(state, inverse[0], inverse[1])
-    if step.kind == "diagonal":
-        return apply_diagonal(state, operand.conj(), step.qubits, num_qubits)
-    return apply_matrix(state, operand.mH, step.qubits, num_qubits)
-
-
 def _run_forward(
     plan: Plan, tensors: list[torch.Tensor], constants: list[tuple], state: torch.Tensor, rows: slice
 ) -> torch.Tensor:
@@ -80,16 +72,9 @@ def _run_forward(
     return state
 
 
-def _inverse_constants(constants: list[tuple], steps: list[Step]) -> list[tuple]:
-    out = []
-    for step, const in zip(steps, constants, strict=True):
-        if step.kind != "monomial":
-            out.append(())
-            continue
-        source, phase = const
-        inverse = torch.argsort(source)
-        out.append((inverse, None if phase is None else phase.conj()[inverse]))
-    return out
+def _twice(operand: torch.Tensor) -> torch.Tensor:
+    """The operand for a stacked ``[psi; phi]`` batch."""
+    return torch.cat([operand, operand]) if operand.shape[0] > 1 else operand
 
 
 class _AdjointSimulation(torch.autograd.Function):
@@ -120,28 +105,40 @@ class _AdjointSimulation(torch.autograd.Function):
             it = iter(grads)
             return (None, None, None, None, *(next(it) if t.requires_grad else None for t in tensors))
         needs = ctx.needs_input_grad[4:]
-        grads = [
-            torch.zeros(t.shape, dtype=t.dtype, device=t.device) if need else None
-            for t, need in zip(tensors, needs, strict=True)
-        ]
         constants = plan.constant_tensors(ctx.dtype, ctx.device)
-        inverses = _inverse_constants(constants, plan.steps)
+        inverses = plan.inverse_constants(ctx.dtype, ctx.device)
         n = plan.num_qubits
+        chunk_grads: list[list[torch.Tensor]] = [[] for _ in tensors]
         for start in range(0, ctx.batch_size, ctx.chunk):
             rows = slice(start, min(start + ctx.chunk, ctx.batch_size))
-            psi = final[rows]
-            phi = grad_state[rows]
+            here = rows.stop - rows.start
+            step_grads: list[list[torch.Tensor | None]] = [[None] * t.shape[1] for t in tensors]
+            # psi (un-computed state) and phi (cotangent) travel stacked, so one kernel call moves both.
+            pair = torch.cat([final[rows], grad_state[rows]])
             for step, const, inv in zip(reversed(plan.steps), reversed(constants), reversed(inverses), strict=True):
                 if step.kind == "monomial":
-                    psi = _apply_inverse(step, psi, None, inv, n)
-                    phi = _apply_inverse(step, phi, None, inv, n)
+                    pair = apply_monomial(pair, inv[0], inv[1])
                     continue
                 operand = _step_operand(step, tensors, const, rows)
-                psi = _apply_inverse(step, psi, operand, inv, n)
-                if step.tensor >= 0 and grads[step.tensor] is not None:
-                    gradient = diagonal_gradient if step.kind == "diagonal" else matrix_gradient
-                    grads[step.tensor][rows, step.index] += gradient(phi, psi, step.qubits, n)
-                phi = _apply_inverse(step, phi, operand, inv, n)
+                wanted = step.tensor >= 0 and needs[step.tensor]
+                if step.kind == "diagonal":
+                    pair = apply_diagonal(pair, _twice(operand.conj()), step.qubits, n)
+                    if wanted:  # dL/dD = D * sum(phi_in conj(psi_in)), as phi_out = D phi_in
+                        g = diagonal_gradient(pair[here:], pair[:here], step.qubits, n)
+                        step_grads[step.tensor][step.index] = operand * g
+                else:
+                    pair = apply_matrix(pair, _twice(operand.mH), step.qubits, n)
+                    if wanted:  # dL/dU = phi_out psi_in^dagger = U (phi_in psi_in^dagger)
+                        g = matrix_gradient(pair[here:], pair[:here], step.qubits, n)
+                        step_grads[step.tensor][step.index] = operand @ g
+            for t, entries in enumerate(step_grads):
+                if needs[t] and entries:
+                    chunk_grads[t].append(torch.stack(entries, dim=1))
+        grads = [
+            (torch.cat(chunk_grads[t]) if len(chunk_grads[t]) > 1 else chunk_grads[t][0]) if needs[t] and chunk_grads[t]
+            else (torch.zeros_like(tensor) if needs[t] else None)
+            for t, tensor in enumerate(tensors)
+        ]
         return (None, None, None, None, *grads)
 
 

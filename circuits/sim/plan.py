@@ -389,6 +389,24 @@ class Plan:
         return cache[key]
 
 
+    def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
+        """Per step, the gather index and phases of the inverse of a monomial step (empty for other steps)."""
+        cache = getattr(self, "_inverse_cache", {})
+        key = (dtype, device)
+        if key not in cache:
+            out: list[tuple[torch.Tensor | None, ...]] = []
+            for step, const in zip(self.steps, self.constant_tensors(dtype, device), strict=True):
+                if step.kind != "monomial":
+                    out.append(())
+                    continue
+                source, phase = const
+                inverse = torch.argsort(source)
+                out.append((inverse, None if phase is None else phase.conj()[inverse]))
+            cache[key] = out
+            self._inverse_cache = cache
+        return cache[key]
+
+
 def compile_plan(circuit: Circuit) -> Plan:
     """Compile ``circuit`` (see the module docstring)."""
     return Plan(circuit)
