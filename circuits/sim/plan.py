@@ -390,7 +390,7 @@ class Plan:
 
 
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
-        """Per step, the gather index and phases of the inverse of a monomial step (empty for other steps)."""
+        """Per monomial step, the inverse's gather index, its phases, and the phases for ``[conj(psi); phi]``."""
         cache = getattr(self, "_inverse_cache", {})
         key = (dtype, device)
         if key not in cache:
@@ -401,7 +401,12 @@ class Plan:
                     continue
                 source, phase = const
                 inverse = torch.argsort(source)
-                out.append((inverse, None if phase is None else phase.conj()[inverse]))
+                if phase is None:
+                    out.append((inverse, None, None))
+                    continue
+                inverse_phase = phase.conj()[inverse]
+                # for the adjoint sweep's stacked [conj(psi); phi]: conj(psi) takes conj(phase)
+                out.append((inverse, inverse_phase, torch.stack([inverse_phase.conj(), inverse_phase])[:, None, :]))
             cache[key] = out
             self._inverse_cache = cache
         return cache[key]

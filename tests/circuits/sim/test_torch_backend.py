@@ -229,3 +229,24 @@ def test_cuda_request_without_cuda_is_clear():
         pytest.skip("CUDA is available here")
     with pytest.raises(BackendUnavailableError, match="CUDA is not available"):
         TorchBackend(device="cuda")
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=SEEDS, num_qubits=st.integers(2, 5))
+def test_adjoint_gradients_equal_backprop_on_random_circuits(seed, num_qubits):
+    """Every gate kind (fused, monomial, diagonal, constant and parametrized matrices) through the adjoint sweep."""
+    circuit = random_circuit(num_qubits, depth=10, seed=seed, parameter_name="theta")
+    x = random_circuit(num_qubits, depth=3, seed=seed + 1, gates=["ry", "rz", "h", "cx", "ch", "cz"])
+    circuit = x.compose(circuit)
+    observables = [Z(0), X(num_qubits - 1) @ Y(0), Projector.from_bitstring("1", qubits=(1,))]
+    grads = {}
+    for method in ("adjoint", "backprop"):
+        values = _random_values(circuit, 4, seed)
+        leaves = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+        if not leaves:
+            return
+        out = TorchBackend(dtype=torch.complex128, diff_method=method).expval(circuit, observables, leaves)
+        weights = torch.linspace(0.5, 1.5, out.numel(), dtype=torch.float64).view_as(out)
+        grads[method] = torch.autograd.grad((out * weights).sum(), list(leaves.values()))
+    for a, b in zip(grads["adjoint"], grads["backprop"], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0, msg=f"seed={seed}")
