@@ -88,9 +88,9 @@ def ours(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
     return _ours(n, layers, x, w, None)
 
 
-def ours_backprop(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
-    """``circuits.TorchBackend(diff_method="backprop")``."""
-    return _ours(n, layers, x, w, "backprop")
+def ours_adjoint(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
+    """``circuits.TorchBackend(diff_method="adjoint")``: memory independent of depth."""
+    return _ours(n, layers, x, w, "adjoint")
 
 
 # --------------------------------------------------------------------------- PennyLane
@@ -232,7 +232,7 @@ def torchquantum(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runne
 
 PEERS: dict[str, Callable[[int, int, torch.Tensor, torch.Tensor], Runner]] = {
     "ours": ours,
-    "ours_backprop": ours_backprop,
+    "ours_adjoint": ours_adjoint,
     "pl_default_backprop": pl_default_backprop,
     "pl_lightning_adjoint": pl_lightning_adjoint,
     "pl_lightning_adjoint_vjp": pl_lightning_adjoint_vjp,
@@ -246,7 +246,7 @@ TQ_PEERS = frozenset({"torchquantum"})
 
 VERSION_PACKAGES = {
     "ours": ["torch", "qml-hybrid"],
-    "ours_backprop": ["torch", "qml-hybrid"],
+    "ours_adjoint": ["torch", "qml-hybrid"],
     "pl_default_backprop": ["torch", "pennylane"],
     "pl_lightning_adjoint": ["torch", "pennylane", "pennylane_lightning"],
     "pl_lightning_adjoint_vjp": ["torch", "pennylane", "pennylane_lightning"],

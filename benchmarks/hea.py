@@ -11,7 +11,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/hea.py --check [--tq-python PATH]
     .venv/bin/python benchmarks/hea.py --quick
     .venv/bin/python benchmarks/hea.py --out results.json --markdown results.md [--tq-python PATH]
-    .venv/bin/python benchmarks/hea.py --profile 12,64 [--profile-diff backprop]
+    .venv/bin/python benchmarks/hea.py --profile 12,64 [--profile-diff adjoint]
 
 This file imports only the standard library at the top, so the TorchQuantum environment can run
 its workers (``--worker``) too.
@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 
 ALL_PEERS = [
     "ours",
-    "ours_backprop",
+    "ours_adjoint",
     "pl_default_backprop",
     "pl_lightning_adjoint",
     "pl_lightning_adjoint_vjp",
@@ -49,7 +49,7 @@ ALL_PEERS = [
 ]
 TQ_PEERS = {"torchquantum"}
 NOT_DIFFERENTIABLE = {"qiskit_aer_estimator"}
-OURS = {"ours", "ours_backprop"}
+OURS = {"ours", "ours_adjoint"}
 GIB = 1 << 30
 
 
@@ -516,7 +516,7 @@ def to_markdown(data: dict[str, Any]) -> str:
     out += ["", "## Summary", ""]
     out.append(
         "| n | B | floor/gate (ms) | floor fused-layer (ms) | ours fwd (ms) | ours fwd+bwd (ms) | "
-        "ours backprop fwd+bwd (ms) | fastest differentiable peer | its fwd+bwd (ms) | peer/ours | "
+        "ours adjoint fwd+bwd (ms) | fastest differentiable peer | its fwd+bwd (ms) | peer/ours | "
         "ours fwd / floor/gate | ours fwd+bwd / floor/gate |"
     )
     out.append("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
@@ -525,7 +525,7 @@ def to_markdown(data: dict[str, Any]) -> str:
         get = {r["peer"]: r for r in recs}
         ours = get.get("ours", {})
         o_fb, o_fw = _ms(ours, "fwdbwd"), _ms(ours, "fwd")
-        ob_fb = _ms(get.get("ours_backprop", {}), "fwdbwd")
+        ob_fb = _ms(get.get("ours_adjoint", {}), "fwdbwd")
         best = None
         for r in recs:
             t = _ms(r, "fwdbwd")
@@ -587,7 +587,7 @@ def run_profile(args: argparse.Namespace) -> None:
 
     n, batch = (int(v) for v in args.profile.split(","))
     torch.set_num_threads(args.threads)
-    peer = "ours" if args.profile_diff == "default" else "ours_backprop"
+    peer = "ours" if args.profile_diff == "default" else "ours_adjoint"
     x, w = _inputs(n, batch, args.layers, args.seed)
     runner = PEERS[peer](n, args.layers, x, w)
     for _ in range(2):
@@ -618,7 +618,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--check", action="store_true", help="verify all peers agree (n=5, B=3, L=2) and exit")
     ap.add_argument("--quick", action="store_true", help="smoke run: n=4,8 only, ~1 s per point, 3..10 reps")
     ap.add_argument("--profile", metavar="N,B", help="profile ours at one point under torch.profiler and exit")
-    ap.add_argument("--profile-diff", choices=["default", "backprop"], default="default")
+    ap.add_argument("--profile-diff", choices=["default", "adjoint"], default="default")
     ap.add_argument("--profile-iters", type=int, default=5)
     ap.add_argument("--profile-rows", type=int, default=30)
     ap.add_argument("--profile-shapes", action="store_true", help="group the profile by input shape")

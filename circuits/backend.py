@@ -36,7 +36,6 @@ from circuits.errors import (
     NonFiniteAngleError,
     QubitIndexError,
     SimulationMemoryError,
-    UnboundParameterError,
 )
 from circuits.ir.circuit import Circuit
 from circuits.ir.observables import Observable, PauliSum, Projector
@@ -49,6 +48,7 @@ __all__ = [
     "Probabilities",
     "Samples",
     "StateVector",
+    "available_memory_bytes",
     "bind_parameters",
     "check_shots",
     "check_state_memory",
@@ -189,19 +189,8 @@ def bind_parameters(
             f"Parameter values are a mapping from vector name to values, e.g. {{'x': x, 'theta': theta}}; "
             f"got {type(params).__name__}."
         )
+    circuit.check_parameter_names(params, keyword="params")
     expected = circuit.parameters
-    missing = sorted(set(expected) - set(params))
-    if missing:
-        raise UnboundParameterError(
-            f"No values for parameter vector(s) {missing}; the circuit uses {expected} (name: size). "
-            "Pass them as params={name: values}."
-        )
-    surplus = sorted(set(params) - set(expected))
-    if surplus:
-        raise BindingError(
-            f"Values given for {surplus}, which the circuit does not use; it uses {sorted(expected)}. "
-            "Remove them or check the names."
-        )
     values: dict[str, torch.Tensor] = {}
     batch_size = 1
     batch_source = None
@@ -219,6 +208,10 @@ def bind_parameters(
             raise BindingError(
                 f"Parameter vector {name!r} has size {size}: expected values of shape ({size},) or "
                 f"(batch_size, {size}), got {tuple(raw.shape) if hasattr(raw, 'shape') else np.shape(raw)}."
+            )
+        if value.shape[0] == 0:
+            raise BindingError(
+                f"Parameter vector {name!r} has an empty batch (shape {tuple(value.shape)}); pass at least one row."
             )
         if value.shape[0] != 1:
             if batch_size not in (1, value.shape[0]):
@@ -306,7 +299,8 @@ class Backend(abc.ABC):
             circuit: the circuit.
             params: values for the circuit's parameter vectors (see :func:`bind_parameters`).
             measurement: what to return (see the module docstring).
-            generator: randomness for sampling; a fresh default generator when ``None``.
+            generator: randomness for sampling; torch's default generator when ``None`` (not reproducible
+                unless the caller seeded it).
 
         Returns:
             A tensor whose first axis is the batch.

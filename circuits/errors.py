@@ -9,6 +9,7 @@ what was given, and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "BackendExecutionError",
     "BackendUnavailableError",
     "BindingError",
     "CircuitError",
@@ -71,6 +72,10 @@ class ConversionError(CircuitError, ValueError):
 
 class QasmError(CircuitError, ValueError):
     """OpenQASM text that cannot be parsed or converted; the message names the line."""
+
+
+class BackendExecutionError(CircuitError, RuntimeError):
+    """A vendor simulator or device reported a failure while running a validated circuit."""
 
 
 class BackendUnavailableError(CircuitError, RuntimeError):

@@ -157,7 +157,5 @@ def parameter_shift_run(
         detached = {k: v.detach().expand(batch_size, -1) for k, v in values.items()}
         return execute(circuit, detached, batch_size, measurement)
     rewritten, slots, rules = slot_circuit(circuit)
-    if not slots:
-        return execute(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement)
     angles = torch.stack([angle.evaluate(values).expand(batch_size) for angle in slots], dim=1)
     return _ParameterShift.apply(execute, rewritten, rules, measurement, angles)

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from circuits.ir.circuit import Circuit
-from circuits.ir.gates import GATES, GateData, GateSpec, MatrixData, PauliLabel, gate_matrix, gate_spec
+from circuits.ir.gates import GATES, GateData, GateSpec, MatrixData, PauliLabel, gate_spec
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector, as_angle
 
 __all__ = [
-    "dense_unitary",
     "random_circuit",
     "random_gate_data",
     "random_hermitian",
@@ -154,36 +152,3 @@ def random_circuit(
                 index += 1
         operations.append(Operation(spec.name, qubits, tuple(params), data))
     return Circuit(num_qubits, operations)
-
-
-def dense_unitary(circuit: Circuit) -> np.ndarray:
-    """The full unitary of a circuit without symbols, by dense matrix products in numpy (a reference, not fast).
-
-    Each gate's matrix comes from :func:`circuits.ir.gates.gate_matrix` in float64 and is
-    applied to the identity reshaped as a tensor, so the result is independent of the
-    engine's kernels and plan. Qubit 0 is the most significant bit of the indices.
-
-    Shape:
-        Output: ``(2**n, 2**n)`` complex128 with ``n = circuit.num_qubits``.
-
-    Raises:
-        ValueError: the circuit has symbolic parameters (bind them first).
-    """
-    if circuit.parameters:
-        raise ValueError(
-            f"dense_unitary needs numeric angles; bind the parameters {circuit.parameters} first with circuit.bind."
-        )
-    n = circuit.num_qubits
-    state = np.eye(2**n, dtype=np.complex128).reshape([2] * n + [2**n])
-    for op in circuit:
-        params = torch.tensor([p.value() for p in op.params], dtype=torch.float64)
-        matrix = gate_matrix(op.name, params, op.data, op.num_qubits).numpy()
-        k = op.num_qubits
-        if k == 0:
-            state = matrix[0, 0] * state
-            continue
-        gate = matrix.reshape([2] * (2 * k))
-        moved = np.moveaxis(state, list(op.qubits), list(range(k)))
-        moved = np.tensordot(gate, moved, axes=(list(range(k, 2 * k)), list(range(k))))
-        state = np.moveaxis(moved, list(range(k)), list(op.qubits))
-    return state.reshape(2**n, 2**n)

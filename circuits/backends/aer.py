@@ -67,7 +67,7 @@ from circuits.backend import (
     check_shots,
     measured_qubits,
 )
-from circuits.errors import BackendUnavailableError, SimulationMemoryError
+from circuits.errors import BackendExecutionError, BackendUnavailableError, SimulationMemoryError
 from circuits.export.qiskit import circuit_to_qiskit, qiskit_parameter_binds
 from circuits.gradients import parameter_shift_run
 from circuits.ir.circuit import Circuit
@@ -81,6 +81,21 @@ Precision = Literal["double", "single"]
 
 _METHODS = ("statevector", "density_matrix", "matrix_product_state")
 _CACHE_SIZE = 64
+
+
+_RESERVED_SIMULATOR_OPTIONS = frozenset(
+    {
+        "method",
+        "device",
+        "precision",
+        "noise_model",
+        "blocking_enable",
+        "blocking_qubits",
+        "cuStateVec_enable",
+        "runtime_parameter_bind_enable",
+    }
+)
+"""AerSimulator options that AerOptions sets itself; simulator_options may not override them."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,13 @@ class AerOptions:
             raise TypeError(
                 f"AerOptions.simulator_options must be a mapping of AerSimulator options, got "
                 f"{type(self.simulator_options).__name__}."
+            )
+        reserved = sorted(set(self.simulator_options) & _RESERVED_SIMULATOR_OPTIONS)
+        if reserved:
+            raise ValueError(
+                f"AerOptions.simulator_options may not set {reserved}: they are AerOptions fields of their own "
+                "(method, device, precision, noise_model, blocking_*, custatevec_enable, runtime_parameter_bind); "
+                "pass them as those fields so they are validated."
             )
         object.__setattr__(self, "simulator_options", types.MappingProxyType(dict(self.simulator_options)))
 
@@ -483,6 +505,11 @@ class AerBackend(Backend):
             if not broken:
                 break
             qc = transpile(Decompose(gates_to_decompose=sorted(broken))(qc), self._simulator, optimization_level=0)
+        else:
+            raise BackendExecutionError(
+                f"Could not rewrite the parameterized controlled gates {sorted(broken)} into gates that Qiskit Aer "
+                "binds correctly (qiskit-aer#2403). Bind the parameters first (circuit.bind) or use TorchBackend."
+            )
         # Aer binds a parameterized global phase to the wrong binding (qiskit-aer 0.18), so the phase is
         # taken out here and applied to state vectors in _read_states (other measurements ignore it).
         phase = qc.global_phase
@@ -661,7 +688,10 @@ def _check_result(result: Any) -> None:
             f"Qiskit Aer ran out of memory: {message}. Use fewer qubits, a smaller batch, precision='single', "
             "or method='matrix_product_state'."
         )
-    raise RuntimeError(f"Qiskit Aer failed to run the circuit: {message}")
+    raise BackendExecutionError(
+        f"Qiskit Aer failed to run the circuit: {message}. Check the circuit with TorchBackend, or report it "
+        "with the circuit's JSON (circuits.ir.serialize.circuit_to_json)."
+    )
 
 
 def _count_arrays(counts: Mapping[str, int], m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -206,7 +206,7 @@ class PennyLaneBackend(Backend):
         device = self.device_for(circuit.num_qubits)
         if generator is not None and self._instance is None and _is_random(measurement, self.options.shots):
             # A fresh device seeded from the caller's generator: the call is reproducible from it.
-            seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator).item())
+            seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator, device=generator.device).item())
             device = self._create(circuit.num_qubits, seed)
 
         def execute(c: Circuit, v: dict[str, torch.Tensor], b: int, m: Measurement) -> torch.Tensor:

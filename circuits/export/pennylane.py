@@ -39,7 +39,7 @@ import numpy as np
 import pennylane as qp
 import torch
 
-from circuits.errors import BindingError, UnboundParameterError
+from circuits.errors import BindingError
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import PauliLabel, gate_matrix, gate_spec
 from circuits.ir.observables import Observable, PauliSum, Projector
@@ -230,19 +230,8 @@ def _coerce_values(circuit: Circuit, values: Mapping[str, Any] | None) -> dict[s
             f"values is a mapping from parameter vector name to a vector of numbers, e.g. {{'theta': [0.1, 0.2]}}; "
             f"got {type(values).__name__}."
         )
+    circuit.check_parameter_names(values, keyword="values")
     expected = circuit.parameters
-    missing = sorted(set(expected) - set(values))
-    if missing:
-        raise UnboundParameterError(
-            f"No values for parameter vector(s) {missing}; the circuit uses {expected} (name: size). "
-            "Pass them as values={name: vector}."
-        )
-    surplus = sorted(set(values) - set(expected))
-    if surplus:
-        raise BindingError(
-            f"Values given for {surplus}, which the circuit does not use; it uses {sorted(expected)}. "
-            "Remove them or check the names."
-        )
     out: dict[str, Any] = {}
     for name, size in expected.items():
         raw = values[name]

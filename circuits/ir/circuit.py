@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from circuits.errors import BindingError, QubitIndexError
+from circuits.errors import BindingError, QubitIndexError, UnboundParameterError
 from circuits.ir.gates import GateData, MatrixData, PauliLabel
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, AngleLike, as_angle
@@ -82,6 +82,31 @@ class Circuit:
     def parameters(self) -> dict[str, int]:
         """Symbolic parameter vectors used: name to size, sorted by name."""
         return dict(self._parameters)
+
+    def check_parameter_names(self, names: Iterable[str], *, keyword: str = "params") -> None:
+        """Check that ``names`` are exactly the circuit's parameter vectors.
+
+        Args:
+            names: the vector names a caller is binding.
+            keyword: how the caller's argument is called, for the message.
+
+        Raises:
+            UnboundParameterError: a vector of the circuit is missing.
+            BindingError: a name the circuit does not use.
+        """
+        names = set(names)
+        missing = sorted(set(self._parameters) - names)
+        if missing:
+            raise UnboundParameterError(
+                f"No values for parameter vector(s) {missing}; the circuit uses {self._parameters} (name: size). "
+                f"Pass them as {keyword}={{name: values}}."
+            )
+        surplus = sorted(names - set(self._parameters))
+        if surplus:
+            raise BindingError(
+                f"Values given for {surplus}, which the circuit does not use; it uses {sorted(self._parameters)}. "
+                "Remove them or check the names."
+            )
 
     def __len__(self) -> int:
         return len(self._operations)

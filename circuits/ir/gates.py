@@ -60,7 +60,7 @@ class MatrixData:
     array: np.ndarray
 
     def __post_init__(self) -> None:
-        array = np.array(self.array, dtype=np.complex128, copy=True)
+        array = np.array(self.array, dtype=np.complex128, copy=True) + 0.0  # -0.0 -> 0.0 for stable bytes
         if array.ndim != 2 or array.shape[0] != array.shape[1]:
             raise ValueError(f"A gate matrix must be square, got shape {array.shape}.")
         dim = array.shape[0]

@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from circuits.errors import NonFiniteAngleError
@@ -77,8 +78,9 @@ class Angle:
         for coeff, symbols in terms:
             key = tuple(sorted(symbols))
             merged[key] = merged.get(key, 0.0) + coeff
-        kept = tuple(sorted(((c, s) for s, c in merged.items() if c != 0.0), key=lambda t: t[1]))
-        return Angle(kept, float(constant))
+        # "+ 0.0" turns -0.0 into 0.0: equal angles must serialize, and so hash, identically
+        kept = tuple(sorted(((c + 0.0, s) for s, c in merged.items() if c != 0.0), key=lambda t: t[1]))
+        return Angle(kept, float(constant) + 0.0)
 
     @property
     def is_constant(self) -> bool:
@@ -196,9 +198,14 @@ def as_angle(value: object) -> Angle:
         return value
     if isinstance(value, Symbol):
         return Angle(((1.0, (value,)),), 0.0)
+    if isinstance(value, torch.Tensor):
+        raise TypeError(
+            "A torch tensor cannot be a gate angle: the circuit would keep only its number and lose its "
+            "gradient. Use a symbol (theta[0]) and bind the tensor through the params passed to Backend.run."
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-            value = float(value.item())  # numpy / torch scalars
+        if isinstance(value, np.generic) and np.ndim(value) == 0:
+            value = float(value)  # numpy scalars
         else:
             raise TypeError(
                 f"An angle must be a number, a Symbol such as theta[0], or an Angle expression; "
@@ -207,7 +214,7 @@ def as_angle(value: object) -> Angle:
             )
     if not math.isfinite(value):
         raise NonFiniteAngleError(f"Angle value {value} is not finite; gate angles must be finite real numbers.")
-    return Angle((), float(value))
+    return Angle((), float(value) + 0.0)
 
 
 class ParameterVector:

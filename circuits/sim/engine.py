@@ -3,7 +3,7 @@
 * ``diff_method="backprop"``: the kernels run under torch autograd. Every
   intermediate state is kept; derivatives of any order work (physics-informed
   models need second derivatives with respect to inputs).
-* ``diff_method="adjoint"`` (default): a :class:`torch.autograd.Function` whose
+* ``diff_method="adjoint"``: a :class:`torch.autograd.Function` whose
   backward is the adjoint method (Jones and Gacon 2020, PennyLane's
   ``adjoint_jacobian``): it walks the plan backwards, un-computing the state
   (``psi <- U^dagger psi``) and carrying the cotangent ``phi``, so memory does not
@@ -165,7 +165,10 @@ class _AdjointSimulation(torch.autograd.Function):
                         step_grads[step.tensor][step.index] = operand @ g
             for t, entries in enumerate(step_grads):
                 if needs[t] and entries:
-                    chunk_grads[t].append(torch.stack(entries, dim=1))
+                    # entries no step used (single-qubit matrices folded into pairs) get zero gradient
+                    template = tensors[t][rows, 0]
+                    filled = [torch.zeros_like(template) if g is None else g for g in entries]
+                    chunk_grads[t].append(torch.stack(filled, dim=1))
         grads = [
             (torch.cat(chunk_grads[t]) if len(chunk_grads[t]) > 1 else chunk_grads[t][0])
             if needs[t] and chunk_grads[t]

@@ -95,13 +95,13 @@ def apply_matrix(
         return _finish(_move_back(torch.matmul(matrix, block), qubits, num_qubits), out)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     view = state.view(batch, left, d, right)
-    if right >= 128 or state.numel() <= _TINY_STATE or (k > 1 and right > 4):
+    if right >= 128 or state.numel() <= _TINY_STATE or (k > 1 and right > 8):
         operand = matrix.view(matrix.shape[0], 1, d, d)
         if out is None:
             return torch.matmul(operand, view).reshape(batch, -1)
         torch.matmul(operand, view, out=out.view(batch, left, d, right))
         return out
-    if right in (2, 4) or k > 1:
+    if right in (2, 4) or k > 1:  # k > 1 here means right <= 8
         block = (_kron_eye(matrix, right) if right > 1 else matrix).mT  # (B or 1, d*R, d*R)
         width = d * right
         if block.shape[0] == 1:  # shared matrix: one GEMM over every row of every sample

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import torch
 
-from circuits.ir.observables import Observable, PauliString, PauliSum, Projector
+from circuits.ir.observables import Observable, PauliString, Projector
 
 __all__ = ["expectations", "marginal_probabilities", "probabilities", "sample_bits"]
 
@@ -81,7 +81,7 @@ def _masks(term: PauliString, num_qubits: int) -> tuple[int, int, int]:
     return flip, zy, num_y
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=16)
 def _diagonal_table(observables: tuple[Observable, ...], num_qubits: int, device: torch.device) -> torch.Tensor:
     """``(2**n, k)`` float64 table with the diagonal part of each observable (the Z-only terms, projectors)."""
     index = _basis_indices(num_qubits, device)
@@ -102,7 +102,7 @@ def _diagonal_table(observables: tuple[Observable, ...], num_qubits: int, device
     return torch.stack(columns, dim=1)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=16)
 def _offdiagonal_terms(
     observables: tuple[Observable, ...], num_qubits: int, device: torch.device
 ) -> tuple[tuple[int, torch.Tensor, torch.Tensor, complex], ...]:
@@ -153,20 +153,12 @@ def sample_bits(
         probs: ``(batch_size, 2**num_qubits)``. Returns ``(batch_size, shots, len(qubits))`` int64 bits,
         column ``j`` holding the outcome of ``qubits[j]``.
     """
-    marginal = marginal_probabilities(probs.detach().to(torch.float64), num_qubits, qubits)
-    outcomes = torch.multinomial(marginal.clamp_min(0), shots, replacement=True, generator=generator)
+    marginal = marginal_probabilities(probs.detach().to(torch.float64), num_qubits, qubits).clamp_min(0)
+    # inverse-CDF sampling: torch.multinomial is limited to 2**24 categories
+    cdf = torch.cumsum(marginal, dim=1)
+    cdf = cdf / cdf[:, -1:]
+    uniform = torch.rand(marginal.shape[0], shots, dtype=torch.float64, device=marginal.device, generator=generator)
+    outcomes = torch.searchsorted(cdf, uniform, right=True).clamp_max(marginal.shape[1] - 1)
     k = len(qubits)
     shifts = torch.arange(k - 1, -1, -1, device=outcomes.device)
     return (outcomes[..., None] >> shifts) & 1
-
-
-def pauli_sum_matrix(obs: PauliSum, num_qubits: int) -> torch.Tensor:
-    """Dense ``(2**n, 2**n)`` complex128 matrix of a Pauli sum (for tests and small references)."""
-    dim = 2**num_qubits
-    out = torch.zeros(dim, dim, dtype=torch.complex128)
-    index = torch.arange(dim)
-    for term in obs.terms:
-        flip, zy, num_y = _masks(term, num_qubits)
-        signs = (1 - 2 * _popcount_parity(index & zy)).to(torch.complex128)
-        out[index ^ flip, index] += term.coeff * (1j**num_y) * signs
-    return out

@@ -21,6 +21,7 @@ builds those for each call, differentiably.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -33,6 +34,10 @@ from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle
 
 __all__ = ["Plan", "Step", "compile_plan"]
+
+_PAIR_FUSION_MIN_QUBITS = 6
+"""From this width on, two fused single-qubit steps on neighbouring qubits become one 4 x 4 step: one pass
+over the state instead of two (1.5 to 3x cheaper from 8 qubits; below, building the kron costs more)."""
 
 _MONOMIAL_MERGE_MAX_QUBITS = 24
 """Above this width a merged permutation index (8 bytes per amplitude) costs more than it saves."""
@@ -114,7 +119,9 @@ class Plan:
         self._fused: list[list[tuple[str, object, int]]] = []
         self._compile(circuit.operations)
         self._finish_fused()
-        self._param_tensor_keys = [key for key, g in self._groups.items() if g.width > 1]
+        self._pairs: list[tuple[int, int]] = []
+        if self.num_qubits >= _PAIR_FUSION_MIN_QUBITS:
+            self._pair_single_qubit_steps()
 
     # -- compilation -----------------------------------------------------------------------
 
@@ -134,16 +141,21 @@ class Plan:
     def _compile(self, operations: tuple[Operation, ...]) -> None:
         pending: dict[int, list[tuple[str, object, int]]] = defaultdict(list)
         monomials: list[Operation] = []
+        monomial_qubits: set[int] = set()
 
         def flush_monomials() -> None:
             if monomials:
                 self.steps.append(self._monomial_step(monomials))
                 monomials.clear()
+                monomial_qubits.clear()
 
         def flush_qubit(q: int) -> None:
             run = pending.pop(q, None)
             if run:
-                flush_monomials()
+                # A run on a qubit the open monomial block does not touch commutes with the block, so it is
+                # emitted before it and the block stays open: a CNOT ring after a rotation layer is one gather.
+                if q in monomial_qubits:
+                    flush_monomials()
                 self._fused.append(run)
                 self.steps.append(Step("matrix", (q,), tensor=0, index=len(self._fused) - 1))
 
@@ -165,6 +177,7 @@ class Plan:
                 matrix = _constant_matrix(op)
                 if _is_monomial(matrix) and self.num_qubits <= _MONOMIAL_MERGE_MAX_QUBITS:
                     monomials.append(op)
+                    monomial_qubits.update(op.qubits)
                     continue
             self._emit_general(op, flush_monomials)
         for q in sorted(pending):
@@ -232,16 +245,40 @@ class Plan:
             Step(s.kind, s.qubits, tensor=0, index=position[s.index]) if s.tensor == 0 else s for s in self.steps
         ]
 
+    def _pair_single_qubit_steps(self) -> None:
+        """Merge consecutive fused single-qubit steps on qubits ``q`` and ``q + 1`` into ``kron`` steps."""
+        pair_tensor = 1 + len(self._multi_keys)
+        merged: list[Step] = []
+        i = 0
+        while i < len(self.steps):
+            step = self.steps[i]
+            after = self.steps[i + 1] if i + 1 < len(self.steps) else None
+            if (
+                after is not None
+                and step.tensor == 0
+                and after.tensor == 0
+                and abs(step.qubits[0] - after.qubits[0]) == 1
+            ):
+                first, second = sorted((step, after), key=lambda s: s.qubits[0])
+                self._pairs.append((first.index, second.index))
+                merged.append(
+                    Step("matrix", (first.qubits[0], second.qubits[0]), tensor=pair_tensor, index=len(self._pairs) - 1)
+                )
+                i += 2
+                continue
+            merged.append(step)
+            i += 1
+        self.steps = merged
+
     # -- per-call tensors --------------------------------------------------------------------
 
-    def _angle_values(self, values: dict[str, torch.Tensor], batch_size: int, dtype: torch.dtype) -> torch.Tensor:
-        """All angle slots, shape ``(batch_size, num_slots)``."""
-        columns = []
-        for angle in self._angles:
-            value = angle.evaluate(values).to(dtype)
-            columns.append(value.expand(batch_size))
-        if not columns:
-            return torch.zeros(batch_size, 0, dtype=dtype)
+    def _angle_values(
+        self, values: dict[str, torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor:
+        """All angle slots, shape ``(batch_size, num_slots)``, for polynomial (non-linear) angles."""
+        columns = [
+            angle.evaluate(values).to(dtype=dtype, device=device).expand(batch_size) for angle in self._angles
+        ]
         return torch.stack(columns, dim=1)
 
     def _angle_values_fast(
@@ -284,7 +321,7 @@ class Plan:
             return gathered
         return gathered * coeff + const
 
-    @property
+    @functools.cached_property
     def _all_linear(self) -> bool:
         return all(not a.terms or a.is_single_symbol for a in self._angles)
 
@@ -301,7 +338,7 @@ class Plan:
         if self._all_linear:
             angles = self._angle_values_fast(values, batch_size, real_dtype, device)
         else:
-            angles = self._angle_values(values, batch_size, real_dtype).to(device)
+            angles = self._angle_values(values, batch_size, real_dtype, device)
         complex_dtype = complex_dtype_for(real_dtype)
         out_dtype = real_dtype if self.real else complex_dtype
         matrices: dict[tuple[str, int], torch.Tensor] = {}
@@ -317,12 +354,22 @@ class Plan:
             else:
                 mats = gate_matrix(group.name, params, data, group.width)
             matrices[key] = mats.real if self.real else mats.to(complex_dtype)
-        tensors = [self._fused_matrices(matrices, batch_size, out_dtype, device)]
+        fused = self._fused_matrices(matrices, batch_size, out_dtype, device)
+        tensors = [fused]
         for key in self._multi_keys:
             mats = matrices[key]
             if self._groups[key].diagonal:
                 mats = torch.diagonal(mats, dim1=-2, dim2=-1)
             tensors.append(mats)
+        if self._pairs:
+            cache = getattr(self, "_pair_index_cache", None)
+            if cache is None or cache[0] != device:
+                first, second = zip(*self._pairs, strict=True)
+                cache = (device, torch.tensor(first, device=device), torch.tensor(second, device=device))
+                self._pair_index_cache = cache
+            a, b = fused.index_select(1, cache[1]), fused.index_select(1, cache[2])
+            kron = a[..., :, None, :, None] * b[..., None, :, None, :]  # (B, P, 2, 2, 2, 2)
+            tensors.append(kron.reshape(batch_size, len(self._pairs), 4, 4))
         return tensors
 
     def _fused_matrices(

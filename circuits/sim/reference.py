@@ -28,14 +28,12 @@ _PAULI = {
 
 def _embed(matrix: np.ndarray, qubits: Sequence[int], num_qubits: int) -> np.ndarray:
     """The full matrix of ``matrix`` acting on ``qubits`` (first of them most significant)."""
-    k = len(qubits)
     rest = [q for q in range(num_qubits) if q not in qubits]
     full = np.kron(matrix, np.eye(2 ** len(rest)))  # acts on (qubits..., rest...) in that order
     order = list(qubits) + rest
     inverse = list(np.argsort(order))
     tensor = full.reshape([2] * (2 * num_qubits))
     tensor = tensor.transpose(inverse + [num_qubits + i for i in inverse])
-    assert k <= num_qubits
     return tensor.reshape(2**num_qubits, 2**num_qubits)
 
 

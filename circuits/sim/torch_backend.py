@@ -15,6 +15,7 @@ from circuits.backend import (
     Probabilities,
     Samples,
     StateVector,
+    available_memory_bytes,
     check_state_memory,
     measured_qubits,
 )
@@ -26,7 +27,11 @@ from circuits.sim.plan import Plan, compile_plan
 
 __all__ = ["TorchBackend", "TorchOptions"]
 
-DiffMethod = Literal["adjoint", "backprop"]
+DiffMethod = Literal["auto", "adjoint", "backprop"]
+
+_BACKPROP_MEMORY_LIMIT = 4 << 30
+"""``diff_method="auto"`` keeps every intermediate state (backprop) only while they fit in this many bytes
+(and in a quarter of the free memory); beyond, it switches to the adjoint method."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,11 @@ class TorchOptions:
     device: torch.device | None = None
     """Device of the states; ``None`` follows the parameter tensors (CPU when there are none)."""
 
-    diff_method: DiffMethod = "adjoint"
-    """``"adjoint"``: hand-written adjoint backward, memory independent of depth (second derivatives
-    recompute under autograd). ``"backprop"``: plain torch autograd through every gate."""
+    diff_method: DiffMethod = "auto"
+    """``"backprop"``: torch autograd through every step, keeping each intermediate state (fastest; any
+    derivative order). ``"adjoint"``: the hand-written adjoint backward, memory independent of depth
+    (second derivatives recompute under autograd). ``"auto"`` (default): backprop while the kept states
+    fit in memory (see ``_BACKPROP_MEMORY_LIMIT``), else adjoint."""
 
     real_arithmetic: bool = True
     """Simulate with real tensors when every gate is real (``ry``, ``cx``, ``cz``, ``h`` ...)."""
@@ -49,8 +56,10 @@ class TorchOptions:
     def __post_init__(self) -> None:
         if self.dtype not in (torch.complex64, torch.complex128):
             raise ValueError(f"TorchOptions.dtype must be torch.complex64 or torch.complex128, got {self.dtype}.")
-        if self.diff_method not in ("adjoint", "backprop"):
-            raise ValueError(f"TorchOptions.diff_method must be 'adjoint' or 'backprop', got {self.diff_method!r}.")
+        if self.diff_method not in ("auto", "adjoint", "backprop"):
+            raise ValueError(
+                f"TorchOptions.diff_method must be 'auto', 'adjoint' or 'backprop', got {self.diff_method!r}."
+            )
         if self.device is not None:
             device = torch.device(self.device)
             if device.type == "cuda" and not torch.cuda.is_available():
@@ -61,7 +70,7 @@ class TorchOptions:
             object.__setattr__(self, "device", device)
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=32)
 def _cached_plan(circuit: Circuit) -> Plan:
     return compile_plan(circuit)
 
@@ -72,7 +81,8 @@ class TorchBackend(Backend):
     Args:
         dtype: ``torch.complex64`` (default) or ``torch.complex128``.
         device: ``"cpu"``, ``"cuda"``, ...; ``None`` follows the parameter tensors.
-        diff_method: ``"adjoint"`` (default) or ``"backprop"``.
+        diff_method: ``"auto"`` (default: backprop while the intermediate states fit in memory, else
+            adjoint), ``"adjoint"`` or ``"backprop"``.
         real_arithmetic: use real tensors when every gate is real.
 
     Example:
@@ -92,7 +102,7 @@ class TorchBackend(Backend):
         *,
         dtype: torch.dtype = torch.complex64,
         device: torch.device | str | None = None,
-        diff_method: DiffMethod = "adjoint",
+        diff_method: DiffMethod = "auto",
         real_arithmetic: bool = True,
     ) -> None:
         self.options = TorchOptions(
@@ -126,14 +136,19 @@ class TorchBackend(Backend):
         if device is None:
             device = next(iter(values.values())).device if values else torch.device("cpu")
         values = {k: v.to(device=device, dtype=self.real_dtype) for k, v in values.items()}
+        check_state_memory(circuit.num_qubits, batch_size, self.options.dtype.itemsize, device, copies=2)
         plan = _cached_plan(circuit)
         use_real = plan.real and self.options.real_arithmetic
         state_dtype = self.real_dtype if use_real else self.options.dtype
-        check_state_memory(circuit.num_qubits, batch_size, state_dtype.itemsize, device, copies=2)
         tensors = plan.step_tensors(values, batch_size, self.real_dtype, device)
         if plan.real and not use_real:
             tensors = [t.to(self.options.dtype) for t in tensors]
-        state = simulate(plan, tensors, batch_size, state_dtype, device, self.options.diff_method)
+        method = self.options.diff_method
+        if method == "auto":
+            kept = 3 * len(plan.steps) * batch_size * state_dtype.itemsize * 2**circuit.num_qubits
+            affordable = min(_BACKPROP_MEMORY_LIMIT, available_memory_bytes(device) // 4)
+            method = "backprop" if kept <= affordable else "adjoint"
+        state = simulate(plan, tensors, batch_size, state_dtype, device, method)
         n = circuit.num_qubits
         if isinstance(measurement, StateVector):
             return state.to(self.options.dtype)

@@ -22,7 +22,8 @@ from circuits.export.qasm import (
     qasm3_to_circuit,
     qasm_version,
 )
-from circuits.testing import dense_unitary, random_circuit
+from circuits.sim.reference import reference_unitary as dense_unitary
+from circuits.testing import random_circuit
 
 SEEDS = st.integers(0, 2**32 - 1)
 HEADER2 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\n'

@@ -34,7 +34,8 @@ from circuits.export.qiskit import (
 )
 from circuits.ir.gates import GATES
 from circuits.ir.parameters import Symbol, as_angle
-from circuits.testing import dense_unitary, random_circuit, random_hermitian, random_unitary
+from circuits.sim.reference import reference_unitary as dense_unitary
+from circuits.testing import random_circuit, random_hermitian, random_unitary
 
 SEEDS = st.integers(0, 2**32 - 1)
 

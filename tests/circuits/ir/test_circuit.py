@@ -132,6 +132,7 @@ def test_hash_is_pinned_across_versions():
     c = Circuit(2).h(0).cx(0, 1).rz(theta[0] * 0.5 + 0.25, 1).ry(theta[1], 0)
     assert json.loads(circuit_to_json(c))["version"] == 1
     assert content_hash(c) == content_hash(circuit_from_json(circuit_to_json(c)))
+    assert content_hash(c) == "ac126dd8b4e84833a00698ef03e15b56b32a4f7a211309e0412a74d2feedef9c"
     assert content_hash(c, Z(0) @ Z(1), {"shots": 100}) != content_hash(c, Z(0), {"shots": 100})
 
 
@@ -157,3 +158,28 @@ def test_observables():
 def test_every_registered_gate_is_listed_in_the_registry_once():
     names = [spec.name for spec in gates_module._SPECS]
     assert len(names) == len(set(names))
+
+
+def test_negative_zero_does_not_change_the_hash():
+    """-theta and inverse() produce -0.0; equal circuits must still serialize (and so hash) identically."""
+    theta = ParameterVector("theta", 1)
+    a = Circuit(1).rz(theta[0] * 1.0 + 0.0, 0).unitary(np.eye(2), (0,))
+    b = Circuit(1).rz(-(-1.0 * theta[0]) - 0.0, 0).unitary(np.eye(2).conj() * -1 * -1, (0,))
+    assert a == b
+    assert circuit_to_json(a) == circuit_to_json(b)
+    assert content_hash(a) == content_hash(b)
+    assert hash(MatrixData(np.diag([1, -0.0 + 1j]).conj())) == hash(MatrixData(np.diag([1, -1j])))
+
+
+def test_tensors_are_rejected_as_angles():
+    import torch
+
+    with pytest.raises(TypeError, match="A torch tensor cannot be a gate angle"):
+        Circuit(1).rx(torch.tensor(0.3, requires_grad=True), 0)
+
+
+def test_observable_serialization_round_trips():
+    from circuits.ir.serialize import observable_from_dict, observable_to_dict
+
+    for obs in (0.5 * Z(0) @ X(2) - Y(1) + 0.25, Projector((2, 0), (1, 0))):
+        assert observable_from_dict(json.loads(json.dumps(observable_to_dict(obs)))) == obs

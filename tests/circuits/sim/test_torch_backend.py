@@ -34,7 +34,7 @@ def _row(values: dict[str, np.ndarray], b: int) -> dict[str, np.ndarray]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=SEEDS, num_qubits=st.integers(1, 5))
+@given(seed=SEEDS, num_qubits=st.integers(1, 7))
 def test_random_circuits_match_reference_state(seed, num_qubits):
     circuit = random_circuit(num_qubits, depth=12, seed=seed, parameter_name="theta")
     values = _random_values(circuit, 3, seed)
@@ -149,11 +149,11 @@ def test_real_arithmetic_path_matches_complex_path():
     assert real.state(c, values).dtype == torch.complex128
 
 
-def test_chunked_batches_equal_whole_batch(monkeypatch):
-    _circuit, _, _ = _batched_circuit()
-    whole = _loss_and_grads(TorchBackend(dtype=torch.complex128))
+@pytest.mark.parametrize("diff_method", ["adjoint", "backprop"])
+def test_chunked_batches_equal_whole_batch(monkeypatch, diff_method):
+    whole = _loss_and_grads(TorchBackend(dtype=torch.complex128, diff_method=diff_method))
     monkeypatch.setattr(engine, "_CACHE_TARGET_BYTES", 16 * 8 * 2)  # two samples per chunk
-    chunked = _loss_and_grads(TorchBackend(dtype=torch.complex128))
+    chunked = _loss_and_grads(TorchBackend(dtype=torch.complex128, diff_method=diff_method))
     for a, b in zip(whole[:3], chunked[:3], strict=True):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
@@ -219,9 +219,28 @@ def test_binding_errors_are_clear():
         backend.expval(circuit, Z(5), {"x": torch.zeros(3), "w": torch.zeros(8)})
 
 
+def test_auto_switches_to_adjoint_when_intermediate_states_would_not_fit(monkeypatch):
+    from circuits.sim import torch_backend
+
+    calls = []
+    original = torch_backend.simulate
+
+    def spy(*args):
+        calls.append(args[-1])
+        return original(*args)
+
+    monkeypatch.setattr(torch_backend, "simulate", spy)
+    _loss_and_grads(TorchBackend(dtype=torch.complex128))
+    monkeypatch.setattr(torch_backend, "_BACKPROP_MEMORY_LIMIT", 1024)
+    _loss_and_grads(TorchBackend(dtype=torch.complex128))
+    assert calls == ["backprop", "adjoint"]
+    with pytest.raises(ValueError, match="diff_method must be 'auto', 'adjoint' or 'backprop', got 'fast'"):
+        TorchBackend(diff_method="fast")
+
+
 def test_too_many_qubits_reports_memory_needed():
     with pytest.raises(SimulationMemoryError, match=r"Simulating 45 qubits for a batch of 1 needs about 512\.0 TiB"):
-        TorchBackend().state(Circuit(45).rx(0.1, 0))
+        TorchBackend().state(Circuit(45).h(0))
 
 
 def test_cuda_request_without_cuda_is_clear():
@@ -232,7 +251,7 @@ def test_cuda_request_without_cuda_is_clear():
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=SEEDS, num_qubits=st.integers(2, 5))
+@given(seed=SEEDS, num_qubits=st.integers(2, 7))
 def test_adjoint_gradients_equal_backprop_on_random_circuits(seed, num_qubits):
     """Every gate kind (fused, monomial, diagonal, constant and parametrized matrices) through the adjoint sweep."""
     circuit = random_circuit(num_qubits, depth=10, seed=seed, parameter_name="theta")
@@ -250,3 +269,18 @@ def test_adjoint_gradients_equal_backprop_on_random_circuits(seed, num_qubits):
         grads[method] = torch.autograd.grad((out * weights).sum(), list(leaves.values()))
     for a, b in zip(grads["adjoint"], grads["backprop"], strict=True):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=0, msg=f"seed={seed}")
+
+
+def test_layered_circuit_compiles_to_one_gather_per_entangling_ring():
+    """A rotation layer then a CNOT ring: the ring is one gather, the rotations pair into 4 x 4 steps."""
+    from circuits.library import reuploading_hea
+    from circuits.sim.plan import compile_plan
+
+    n = 8
+    circuit = reuploading_hea(n, 2, ParameterVector("x", n), ParameterVector("w", 2 * n * 2))
+    kinds = [(step.kind, len(step.qubits)) for step in compile_plan(circuit).steps]
+    assert kinds == ([("matrix", 2)] * (n // 2) + [("monomial", 0)]) * 2
+    values = _random_values(circuit, 3, 0)
+    states = TorchBackend(dtype=torch.complex128).state(circuit, values).numpy()
+    for b in range(3):
+        np.testing.assert_allclose(states[b], reference_state(circuit, _row(values, b)), atol=1e-10)
