@@ -9,7 +9,7 @@ The model is ``Linear(64 -> n) -> QuantumLayer -> Linear(n -> classes)``:
 
 Data: scikit-learn's digits (1797 images shipped with scikit-learn, nothing downloaded), the
 digits ``0 .. classes-1``, standardized on the training split. Everything trains end to end with
-Adam; gradients flow through the circuit by the engine's adjoint method.
+Adam; gradients flow through the circuit by the engine's autograd.
 
 Run (about a minute on 2 CPU cores)::
 
