@@ -27,3 +27,11 @@ def test_importing_the_engine_loads_no_vendor_sdk():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert result.stdout.strip() == ""
+
+
+def test_import_contracts_hold():
+    """The package boundaries of DESIGN.md section 2 (import-linter contracts in pyproject.toml)."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
