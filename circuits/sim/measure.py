@@ -157,7 +157,9 @@ def sample_bits(
     # inverse-CDF sampling: torch.multinomial is limited to 2**24 categories
     cdf = torch.cumsum(marginal, dim=1)
     cdf = cdf / cdf[:, -1:]
-    uniform = torch.rand(marginal.shape[0], shots, dtype=torch.float64, device=marginal.device, generator=generator)
+    draw_device = generator.device if generator is not None else marginal.device
+    uniform = torch.rand(marginal.shape[0], shots, dtype=torch.float64, device=draw_device, generator=generator)
+    uniform = uniform.to(marginal.device)
     outcomes = torch.searchsorted(cdf, uniform, right=True).clamp_max(marginal.shape[1] - 1)
     k = len(qubits)
     shifts = torch.arange(k - 1, -1, -1, device=outcomes.device)
