@@ -18,106 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from circuits.ir.circuit import Circuit
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import ParameterVector
+from circuits.library._building import (
+    ENTANGLERS,
+    check_choice,
+    check_count,
+    check_rotations,
+    check_vector,
+    entangler_ops,
+    ring_pairs,
+    rotation_ops,
+)
 
 __all__ = ["hardware_efficient_ansatz", "strongly_entangling_layers"]
-
-ROTATIONS = ("rx", "ry", "rz")
-"""Single-qubit rotation gates a template may use."""
-
-ENTANGLERS = ("cx", "cz")
-"""Two-qubit gates a template may use to entangle neighbours."""
-
-
-def _check_count(name: str, value: object, *, minimum: int = 1) -> int:
-    """Validate a count argument such as ``num_qubits`` (an int ``>= minimum``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _check_vector(role: str, vector: ParameterVector | str, size: int, layout: str) -> ParameterVector:
-    """Return ``vector`` (or a new vector of that name) after checking that it has ``size`` entries.
-
-    Args:
-        role: the argument's name, for messages (``"weights"``).
-        vector: a parameter vector, or a name to create one with ``size`` entries.
-        size: the number of entries the template needs.
-        layout: how ``size`` is computed, e.g. ``"num_layers * num_qubits * 3 = 2 * 4 * 3"``.
-    """
-    if isinstance(vector, str):
-        return ParameterVector(vector, size)
-    if not isinstance(vector, ParameterVector):
-        raise TypeError(
-            f"{role} must be a ParameterVector (or a name to create one), got {type(vector).__name__}. "
-            f"Create it as ParameterVector({role!r}, {size})."
-        )
-    if vector.size != size:
-        raise ValueError(
-            f"{role} ParameterVector {vector.name!r} must have {layout} = {size} entries, got {vector.size}. "
-            f"Create it as ParameterVector({vector.name!r}, {size}) or pass the name {vector.name!r} instead."
-        )
-    return vector
-
-
-def _check_distinct(*vectors: ParameterVector) -> None:
-    """Raise when two roles (inputs, weights, ...) share a vector name."""
-    names = [v.name for v in vectors]
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"The parameter vectors of a template need distinct names, got {names}; "
-            "for example inputs 'x' and weights 'w'."
-        )
-
-
-def _check_choice(role: str, value: object, choices: Sequence[str]) -> str:
-    """Validate a gate-name option against the allowed ``choices``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{role} must be one of {list(choices)}, got {value!r} ({type(value).__name__}).")
-    if value not in choices:
-        raise ValueError(f"{role} must be one of {list(choices)}, got {value!r}.")
-    return value
-
-
-def _check_rotations(rotations: object) -> tuple[str, ...]:
-    """Validate a non-empty sequence of rotation gate names."""
-    if isinstance(rotations, str) or not isinstance(rotations, Sequence):
-        raise TypeError(
-            f"rotations must be a sequence of gate names from {list(ROTATIONS)}, e.g. ('ry', 'rz'); got {rotations!r}."
-        )
-    if not rotations:
-        raise ValueError(f"rotations needs at least one gate name from {list(ROTATIONS)}, got an empty sequence.")
-    return tuple(_check_choice("each rotation", r, ROTATIONS) for r in rotations)
-
-
-def _ring_pairs(num_qubits: int, ring: bool) -> list[tuple[int, int]]:
-    """Nearest-neighbour pairs ``(i, i + 1)``, closed into a ring when ``ring`` and ``num_qubits > 2``."""
-    pairs = [(i, i + 1) for i in range(num_qubits - 1)]
-    if ring and num_qubits > 2:
-        pairs.append((num_qubits - 1, 0))
-    return pairs
-
-
-def _entangler_ops(gate: str, pairs: Sequence[tuple[int, int]]) -> list[Operation]:
-    return [Operation.create(gate, pair) for pair in pairs]
-
-
-def _rotation_ops(
-    num_qubits: int, rotations: Sequence[str], weights: ParameterVector, layer: int
-) -> list[Operation]:
-    """``rotations[k](weights[(layer * n + i) * R + k])`` on every qubit ``i``, qubit by qubit."""
-    width = len(rotations)
-    ops = []
-    for i in range(num_qubits):
-        base = (layer * num_qubits + i) * width
-        ops.extend(Operation.create(gate, i, (weights[base + k],)) for k, gate in enumerate(rotations))
-    return ops
 
 
 def hardware_efficient_ansatz(
@@ -155,17 +70,17 @@ def hardware_efficient_ansatz(
         TypeError: a count is not an int, ``weights`` is not a ParameterVector or name.
         ValueError: a count below 1, an unknown gate name, or ``weights`` of the wrong size.
     """
-    n = _check_count("num_qubits", num_qubits)
-    layers = _check_count("num_layers", num_layers)
-    rots = _check_rotations(rotations)
-    gate = _check_choice("entangler", entangler, ENTANGLERS)
+    n = check_count("num_qubits", num_qubits)
+    layers = check_count("num_layers", num_layers)
+    rots = check_rotations(rotations)
+    gate = check_choice("entangler", entangler, ENTANGLERS)
     layout = f"num_layers * num_qubits * len(rotations) = {layers} * {n} * {len(rots)}"
-    w = _check_vector("weights", weights, layers * n * len(rots), layout)
-    pairs = _ring_pairs(n, bool(ring))
+    w = check_vector("weights", weights, layers * n * len(rots), layout)
+    pairs = ring_pairs(n, bool(ring))
     ops: list[Operation] = []
     for layer in range(layers):
-        ops.extend(_rotation_ops(n, rots, w, layer))
-        ops.extend(_entangler_ops(gate, pairs))
+        ops.extend(rotation_ops(n, rots, w, layer))
+        ops.extend(entangler_ops(gate, pairs))
     return Circuit(n, ops)
 
 
@@ -203,16 +118,16 @@ def strongly_entangling_layers(
         ValueError: a count below 1, ``weights`` of the wrong size, ``ranges`` of the wrong length or with a
             multiple of ``num_qubits``, or an unknown entangler.
     """
-    n = _check_count("num_qubits", num_qubits)
-    layers = _check_count("num_layers", num_layers)
-    gate = _check_choice("entangler", entangler, ENTANGLERS)
-    w = _check_vector("weights", weights, layers * n * 3, f"num_layers * num_qubits * 3 = {layers} * {n} * 3")
+    n = check_count("num_qubits", num_qubits)
+    layers = check_count("num_layers", num_layers)
+    gate = check_choice("entangler", entangler, ENTANGLERS)
+    w = check_vector("weights", weights, layers * n * 3, f"num_layers * num_qubits * 3 = {layers} * {n} * 3")
     if ranges is None:
         ranges = tuple((layer % (n - 1)) + 1 for layer in range(layers)) if n > 1 else (0,) * layers
     else:
         if isinstance(ranges, str) or not isinstance(ranges, Sequence):
             raise TypeError(f"ranges must be a sequence of {layers} ints (one per layer), got {ranges!r}.")
-        ranges = tuple(_check_count("each range", r, minimum=0 if n == 1 else 1) for r in ranges)
+        ranges = tuple(check_count("each range", r, minimum=0 if n == 1 else 1) for r in ranges)
         if len(ranges) != layers:
             raise ValueError(f"ranges needs one int per layer: expected {layers}, got {len(ranges)} ({ranges}).")
         if n > 1:
@@ -224,7 +139,7 @@ def strongly_entangling_layers(
                 )
     ops: list[Operation] = []
     for layer in range(layers):
-        ops.extend(_rotation_ops(n, ("rz", "ry", "rz"), w, layer))
+        ops.extend(rotation_ops(n, ("rz", "ry", "rz"), w, layer))
         if n > 1:
-            ops.extend(_entangler_ops(gate, [(i, (i + ranges[layer]) % n) for i in range(n)]))
+            ops.extend(entangler_ops(gate, [(i, (i + ranges[layer]) % n) for i in range(n)]))
     return Circuit(n, ops)

@@ -18,17 +18,17 @@ from collections.abc import Sequence
 from circuits.ir.circuit import Circuit
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import ParameterVector
-from circuits.library.ansatze import (
+from circuits.library._building import (
     ENTANGLERS,
     ROTATIONS,
-    _check_choice,
-    _check_count,
-    _check_distinct,
-    _check_rotations,
-    _check_vector,
-    _entangler_ops,
-    _ring_pairs,
-    _rotation_ops,
+    check_choice,
+    check_count,
+    check_distinct,
+    check_rotations,
+    check_vector,
+    entangler_ops,
+    ring_pairs,
+    rotation_ops,
 )
 
 __all__ = ["angle_encoding", "data_reuploading", "reuploading_hea"]
@@ -40,9 +40,7 @@ def _encoding_ops(
     """``rotation(x[i])`` (or ``rotation(s[l*n + i] * x[i])``) on every qubit ``i``."""
     if scaling is None:
         return [Operation.create(rotation, i, (inputs[i],)) for i in range(num_qubits)]
-    return [
-        Operation.create(rotation, i, (scaling[layer * num_qubits + i] * inputs[i],)) for i in range(num_qubits)
-    ]
+    return [Operation.create(rotation, i, (scaling[layer * num_qubits + i] * inputs[i],)) for i in range(num_qubits)]
 
 
 def angle_encoding(num_qubits: int, inputs: ParameterVector | str, rotation: str = "ry") -> Circuit:
@@ -61,9 +59,9 @@ def angle_encoding(num_qubits: int, inputs: ParameterVector | str, rotation: str
         TypeError: ``num_qubits`` is not an int, ``inputs`` is not a ParameterVector or name.
         ValueError: ``num_qubits < 1``, ``inputs`` of a size other than ``n``, or an unknown rotation.
     """
-    n = _check_count("num_qubits", num_qubits)
-    gate = _check_choice("rotation", rotation, ROTATIONS)
-    x = _check_vector("inputs", inputs, n, "num_qubits")
+    n = check_count("num_qubits", num_qubits)
+    gate = check_choice("rotation", rotation, ROTATIONS)
+    x = check_vector("inputs", inputs, n, "num_qubits")
     return Circuit(n, _encoding_ops(n, gate, x, None, 0))
 
 
@@ -111,25 +109,25 @@ def data_reuploading(
         TypeError: a count is not an int, a vector is not a ParameterVector or name.
         ValueError: a count below 1, a vector of the wrong size, two vectors with one name, or an unknown gate name.
     """
-    n = _check_count("num_qubits", num_qubits)
-    layers = _check_count("num_layers", num_layers)
-    rots = _check_rotations(rotations)
-    gate = _check_choice("entangler", entangler, ENTANGLERS)
-    x = _check_vector("inputs", inputs, n, "num_qubits")
+    n = check_count("num_qubits", num_qubits)
+    layers = check_count("num_layers", num_layers)
+    rots = check_rotations(rotations)
+    gate = check_choice("entangler", entangler, ENTANGLERS)
+    x = check_vector("inputs", inputs, n, "num_qubits")
     layout = f"num_layers * num_qubits * len(rotations) = {layers} * {n} * {len(rots)}"
-    w = _check_vector("weights", weights, layers * n * len(rots), layout)
+    w = check_vector("weights", weights, layers * n * len(rots), layout)
     vectors = [x, w]
     scaling = None
     if input_scaling is not None:
-        scaling = _check_vector("input_scaling", input_scaling, layers * n, f"num_layers * num_qubits = {layers} * {n}")
+        scaling = check_vector("input_scaling", input_scaling, layers * n, f"num_layers * num_qubits = {layers} * {n}")
         vectors.append(scaling)
-    _check_distinct(*vectors)
-    pairs = _ring_pairs(n, bool(ring))
+    check_distinct(*vectors)
+    pairs = ring_pairs(n, bool(ring))
     ops: list[Operation] = []
     for layer in range(layers):
         ops.extend(_encoding_ops(n, "ry", x, scaling, layer))
-        ops.extend(_rotation_ops(n, rots, w, layer))
-        ops.extend(_entangler_ops(gate, pairs))
+        ops.extend(rotation_ops(n, rots, w, layer))
+        ops.extend(entangler_ops(gate, pairs))
     return Circuit(n, ops)
 
 
@@ -163,15 +161,15 @@ def reuploading_hea(
         TypeError: a count is not an int, a vector is not a ParameterVector or name.
         ValueError: a count below 1, a vector of the wrong size, or inputs and weights with one name.
     """
-    n = _check_count("num_qubits", num_qubits)
-    layers = _check_count("num_layers", num_layers)
-    x = _check_vector("inputs", inputs, n, "num_qubits")
-    w = _check_vector("weights", weights, layers * n * 2, f"num_layers * num_qubits * 2 = {layers} * {n} * 2")
-    _check_distinct(x, w)
-    pairs = _ring_pairs(n, True)
+    n = check_count("num_qubits", num_qubits)
+    layers = check_count("num_layers", num_layers)
+    x = check_vector("inputs", inputs, n, "num_qubits")
+    w = check_vector("weights", weights, layers * n * 2, f"num_layers * num_qubits * 2 = {layers} * {n} * 2")
+    check_distinct(x, w)
+    pairs = ring_pairs(n, True)
     ops: list[Operation] = []
     for layer in range(layers):
         ops.extend(_encoding_ops(n, "ry", x, None, layer))
-        ops.extend(_rotation_ops(n, ("ry", "rz"), w, layer))
-        ops.extend(_entangler_ops("cx", pairs))
+        ops.extend(rotation_ops(n, ("ry", "rz"), w, layer))
+        ops.extend(entangler_ops("cx", pairs))
     return Circuit(n, ops)
