@@ -413,7 +413,11 @@ class Plan:
         return torch.cat(products, dim=1) if len(products) > 1 else products[0]
 
     def constant_tensors(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
-        """Per step, the constant tensors it needs (matrix/diagonal or gather index and phase), cached per dtype."""
+        """Per step, its constant tensors, cached per dtype and device.
+
+        Monomial steps: ``(gather index, phases or None, inverse gather index)``; constant matrix or
+        diagonal steps: ``(operand,)``; parametrized steps: ``()``.
+        """
         cache = getattr(self, "_constant_cache", {})
         key = (dtype, device)
         if key not in cache:
@@ -424,7 +428,8 @@ class Plan:
                     if step.phase is not None:
                         p = torch.as_tensor(step.phase, device=device)
                         phase = p.real.to(dtype) if not dtype.is_complex else p.to(dtype)
-                    out.append((torch.as_tensor(step.source, dtype=torch.long, device=device), phase))
+                    source = torch.as_tensor(step.source, dtype=torch.long, device=device)
+                    out.append((source, phase, torch.argsort(source)))
                 elif step.tensor == -1:
                     c = torch.as_tensor(step.constant, device=device)
                     c = c.real.to(dtype) if not dtype.is_complex else c.to(dtype)
@@ -434,7 +439,6 @@ class Plan:
             cache[key] = out
             self._constant_cache = cache
         return cache[key]
-
 
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
         """Per monomial step, the inverse's gather index, its phases, and the phases for ``[conj(psi); phi]``."""
@@ -446,8 +450,7 @@ class Plan:
                 if step.kind != "monomial":
                     out.append(())
                     continue
-                source, phase = const
-                inverse = torch.argsort(source)
+                _, phase, inverse = const
                 if phase is None:
                     out.append((inverse, None, None))
                     continue
