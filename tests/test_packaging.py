@@ -35,3 +35,11 @@ def test_import_contracts_hold():
     result = subprocess.run([str(lint_imports)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_gates_doc_matches_the_registry():
+    """docs/gates.md is generated from GATES; adding a gate means re-running the renderer."""
+    result = subprocess.run(
+        [sys.executable, "scripts/render_gates_doc.py", "--check"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
