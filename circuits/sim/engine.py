@@ -106,13 +106,8 @@ class _AdjointSimulation(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, plan: Plan, batch_size: int, dtype: torch.dtype, device: torch.device, *tensors: torch.Tensor):
-        constants = plan.constant_tensors(dtype, device)
+        out = _simulate_buffered(plan, list(tensors), batch_size, dtype, device)
         chunk = chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
-        out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
-        for start in range(0, batch_size, chunk):
-            rows = slice(start, min(start + chunk, batch_size))
-            state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
-            _run_forward(plan, list(tensors), constants, state, rows, target=out[rows])
         ctx.plan, ctx.batch_size, ctx.dtype, ctx.device, ctx.chunk = plan, batch_size, dtype, device, chunk
         ctx.save_for_backward(out, *tensors)
         return out
@@ -178,6 +173,20 @@ class _AdjointSimulation(torch.autograd.Function):
         return (None, None, None, None, *grads)
 
 
+def _simulate_buffered(
+    plan: Plan, tensors: list[torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Final states without autograd: each chunk ping-pongs between two buffers and ends in the output."""
+    constants = plan.constant_tensors(dtype, device)
+    chunk = chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
+    out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
+    for start in range(0, batch_size, chunk):
+        rows = slice(start, min(start + chunk, batch_size))
+        state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
+        _run_forward(plan, tensors, constants, state, rows, target=out[rows])
+    return out
+
+
 def _simulate_backprop(
     plan: Plan, tensors: list[torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
@@ -213,6 +222,9 @@ def simulate(
         Returns ``(batch_size, 2**num_qubits)``.
     """
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    if diff_method == "backprop" or not needs_grad:
+    if not needs_grad:
+        with torch.no_grad():
+            return _simulate_buffered(plan, tensors, batch_size, dtype, device)
+    if diff_method == "backprop":
         return _simulate_backprop(plan, tensors, batch_size, dtype, device)
     return _AdjointSimulation.apply(plan, batch_size, dtype, device, *tensors)
