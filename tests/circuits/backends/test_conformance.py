@@ -10,13 +10,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from circuits import Circuit, ParameterVector, Projector, TorchBackend, X, Y, Z
+from circuits import GATES, Circuit, ParameterVector, Projector, TorchBackend, X, Y, Z
 from circuits.backend import Backend
 from circuits.backends.aer import AerBackend
 from circuits.backends.pennylane import PennyLaneBackend
 from circuits.errors import BindingError, NonFiniteAngleError, QubitIndexError, UnboundParameterError
 from circuits.sim.reference import reference_expectation, reference_probabilities, reference_state
+from circuits.testing import random_circuit, random_gate_data
 
 BACKENDS = {
     "torch-c128": lambda: TorchBackend(dtype=torch.complex128),
@@ -90,8 +93,8 @@ def test_gradients_match_finite_differences(backend_case):
     for i in range(5):
         shift = torch.zeros(5, dtype=torch.float64)
         shift[i] = eps
-        plus = (backend.expval(circuit, OBSERVABLES, {"x": values["x"], "w": values["w"] + shift}).double() * weights)
-        minus = (backend.expval(circuit, OBSERVABLES, {"x": values["x"], "w": values["w"] - shift}).double() * weights)
+        plus = backend.expval(circuit, OBSERVABLES, {"x": values["x"], "w": values["w"] + shift}).double() * weights
+        minus = backend.expval(circuit, OBSERVABLES, {"x": values["x"], "w": values["w"] - shift}).double() * weights
         assert (plus.sum() - minus.sum()).item() / (2 * eps) == pytest.approx(grad[i].item(), abs=tol)
 
 
@@ -118,3 +121,61 @@ def test_invalid_input_is_rejected_before_any_work(backend_case):
         backend.expval(circuit, Z(3), {"x": torch.zeros(3), "w": torch.zeros(5)})
     with pytest.raises(ValueError, match="shots must be a positive int, got 0"):
         backend.sample(Circuit(1).h(0), shots=0)
+
+
+def _gate_cases() -> list[tuple[str, int]]:
+    cases = []
+    for name, spec in sorted(GATES.items()):
+        if spec.num_qubits is None:
+            cases.append((name, 3))
+        elif spec.num_qubits > 0:
+            cases.append((name, spec.num_qubits))
+    return cases
+
+
+def test_every_registered_gate_acts_as_its_matrix(backend_case):
+    """Each gate after a generic state preparation, against the dense reference (new gates enrol themselves)."""
+    name, backend = backend_case
+    tol = EXACT_TOL.get(name, 1e-8)
+    rng = np.random.default_rng(0)
+    for gate, width in _gate_cases():
+        spec = GATES[gate]
+        prepared = Circuit(width)
+        for q in range(width):
+            prepared = prepared.ry(float(rng.uniform(0, 3)), q).rz(float(rng.uniform(0, 3)), q)
+        params = [float(v) for v in rng.uniform(-np.pi, np.pi, size=spec.num_params)]
+        circuit = prepared.append(gate, tuple(range(width)), params, random_gate_data(spec, width, rng))
+        probs = backend.probs(circuit)[0].double().numpy()
+        expvals = backend.expval(circuit, [X(0), Y(width - 1)])[0].double().numpy()
+        state = reference_state(circuit)
+        np.testing.assert_allclose(probs, np.abs(state) ** 2, atol=tol, err_msg=gate)
+        expected = [reference_expectation(state, o, width) for o in (X(0), Y(width - 1))]
+        np.testing.assert_allclose(expvals, expected, atol=tol, err_msg=gate)
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_random_circuits_match_the_reference(seed):
+    circuit = random_circuit(4, depth=8, seed=seed, parameter_name="theta")
+    theta = torch.tensor(np.random.default_rng(seed).uniform(-np.pi, np.pi, size=(2, circuit.parameters["theta"])))
+    observables = [Z(0) @ Z(3), X(1) + 0.5 * Y(2)]
+    for name in sorted(BACKENDS):
+        out = BACKENDS[name]().expval(circuit, observables, {"theta": theta}).double().numpy()
+        for b in range(2):
+            state = reference_state(circuit, {"theta": theta[b].numpy()})
+            expected = [reference_expectation(state, o, 4) for o in observables]
+            np.testing.assert_allclose(out[b], expected, atol=EXACT_TOL.get(name, 1e-8), err_msg=f"{name} seed={seed}")
+
+
+def test_sample_frequencies_follow_the_probabilities_with_seed_zero(backend_case):
+    _, backend = backend_case
+    circuit = Circuit(2).ry(1.1, 0).cx(0, 1).ry(0.4, 1)
+    shots = 4000
+    bits = backend.sample(circuit, shots=shots, generator=torch.Generator().manual_seed(0))
+    again = backend.sample(circuit, shots=shots, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(bits, again), "seed 0 is a seed"
+    index = bits[0, :, 0] * 2 + bits[0, :, 1]
+    frequencies = torch.bincount(index, minlength=4).double().numpy() / shots
+    probs = np.abs(reference_state(circuit)) ** 2
+    sigma = np.sqrt(probs * (1 - probs) / shots)
+    assert np.all(np.abs(frequencies - probs) <= 5 * sigma + 1e-12), (frequencies, probs)
