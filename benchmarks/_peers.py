@@ -147,12 +147,11 @@ def pl_lightning_adjoint_vjp(n: int, layers: int, x: torch.Tensor, w: torch.Tens
 # --------------------------------------------------------------------------- Qiskit Aer
 
 
-def qiskit_aer_estimator(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
-    """Qiskit Aer ``EstimatorV2``: one run with all B bindings; forward only (no autograd)."""
+def _qiskit_pub(n: int, layers: int, x: torch.Tensor, w: torch.Tensor):
+    """The workload as one Estimator PUB: (circuit, (1, n) observables, (B, 1, P) parameter values)."""
     import numpy as np
     from qiskit.circuit import ParameterVector, QuantumCircuit
     from qiskit.quantum_info import SparsePauliOp
-    from qiskit_aer.primitives import EstimatorV2
 
     xs = ParameterVector("x", n)
     ws = ParameterVector("w", 2 * n * layers)
@@ -169,19 +168,46 @@ def qiskit_aer_estimator(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) 
     observables = [[SparsePauliOp("I" * (n - 1 - i) + "Z" + "I" * i) for i in range(n)]]
     # Parameter values in qc.parameters order (sorted by name: the "w" vector, then "x").
     order = {p: k for k, p in enumerate(qc.parameters)}
-    batch = x.shape[0]
-    values = np.zeros((batch, 1, len(order)))
+    values = np.zeros((x.shape[0], 1, len(order)))
     for i in range(n):
         values[:, 0, order[xs[i]]] = x[:, i].double().numpy()
     for j in range(2 * n * layers):
         values[:, 0, order[ws[j]]] = float(w[j])
-    estimator = EstimatorV2()
+    return qc, observables, values
+
+
+def _estimator_runner(estimator, n: int, layers: int, x: torch.Tensor, w: torch.Tensor, note: str) -> Runner:
+    import numpy as np
+
+    pub = _qiskit_pub(n, layers, x, w)
+    batch = x.shape[0]
 
     def forward() -> torch.Tensor:
-        result = estimator.run([(qc, observables, values)]).result()
+        result = estimator.run([pub]).result()
         return torch.from_numpy(np.asarray(result[0].data.evs, dtype=np.float64)).reshape(batch, n)
 
-    return Runner(forward, differentiable=False, note="EstimatorV2, statevector, float64; forward only")
+    return Runner(forward, differentiable=False, note=note)
+
+
+def qiskit_aer_estimator(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
+    """Qiskit Aer ``EstimatorV2``: one run with all B bindings; forward only (no autograd)."""
+    from qiskit_aer.primitives import EstimatorV2
+
+    return _estimator_runner(EstimatorV2(), n, layers, x, w, "EstimatorV2, statevector, float64; forward only")
+
+
+def ours_qiskit_estimator(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
+    """Our engine through its Qiskit ``BaseEstimatorV2`` adapter (complex128, as Aer's double precision)."""
+    from circuits.backends.qiskit_primitives import Estimator
+
+    return _estimator_runner(Estimator(), n, layers, x, w, "our Estimator (Qiskit V2 adapter); forward only")
+
+
+def ours_pennylane_device(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
+    """A PennyLane QNode on our device ``qml_hybrid.qubit`` with ``diff_method="best"``."""
+    r = _pennylane(n, layers, x, w, "qml_hybrid.qubit", diff_method="best")
+    r.note = "QNode on qml_hybrid.qubit, diff_method=best"
+    return r
 
 
 # --------------------------------------------------------------------------- TorchQuantum
@@ -238,6 +264,8 @@ PEERS: dict[str, Callable[[int, int, torch.Tensor, torch.Tensor], Runner]] = {
     "pl_lightning_adjoint_vjp": pl_lightning_adjoint_vjp,
     "qiskit_aer_estimator": qiskit_aer_estimator,
     "torchquantum": torchquantum,
+    "ours_qiskit_estimator": ours_qiskit_estimator,
+    "ours_pennylane_device": ours_pennylane_device,
 }
 """Every peer by name, in table order."""
 
@@ -252,5 +280,7 @@ VERSION_PACKAGES = {
     "pl_lightning_adjoint_vjp": ["torch", "pennylane", "pennylane_lightning"],
     "qiskit_aer_estimator": ["qiskit", "qiskit-aer"],
     "torchquantum": ["torch", "torchquantum", "qiskit", "qiskit-aer"],
+    "ours_qiskit_estimator": ["qiskit", "qml-hybrid"],
+    "ours_pennylane_device": ["pennylane", "qml-hybrid"],
 }
 """Distribution names whose versions each worker records."""
