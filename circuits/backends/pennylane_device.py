@@ -1,0 +1,475 @@
+"""``QmlHybridQubit``: a PennyLane device (``qp.device("qml_hybrid.qubit", wires=...)``) on our torch engine.
+
+The device implements PennyLane's current device API (:class:`pennylane.devices.Device`):
+
+* **Preprocessing** decomposes every operator our gate registry lacks with PennyLane's own
+  decompositions (templates, ``StatePrep``, ``BasisState``, controlled operators ...); mid-circuit
+  measurements are deferred; with finite shots, non-commuting measurements are split into groups and
+  Pauli observables are rotated to the computational basis.
+* **Execution** translates a tape into one of our :class:`~circuits.ir.circuit.Circuit` objects whose
+  angles are symbols ``p[0] ... p[k-1]`` (one per numeric parameter of the tape), so a repeated circuit
+  structure reuses the compiled plan, and a **broadcast** tape (parameters with a batch axis) runs as one
+  batched call of :class:`~circuits.sim.torch_backend.TorchBackend` with a ``(B, k)`` parameter tensor.
+  Analytic measurements are computed from our final state with PennyLane's measurement functions;
+  finite-shot measurements from samples drawn by our engine (``seed=`` makes them reproducible; seed 0
+  is a seed), shot vectors included.
+* **Derivatives**: with the torch interface the device declares ``"backprop"`` (``diff_method="best"``
+  picks it): torch tensors flow through our engine and autograd differentiates the simulation. Other
+  interfaces (autograd, numpy) and finite shots use PennyLane's parameter-shift rules.
+
+Example:
+    >>> import pennylane as qp, torch
+    >>> dev = qp.device("qml_hybrid.qubit", wires=1)
+    >>> @qp.qnode(dev, interface="torch")
+    ... def f(x):
+    ...     qp.RY(x, 0)
+    ...     return qp.expval(qp.Z(0))
+    >>> x = torch.tensor(0.4, dtype=torch.float64, requires_grad=True)
+    >>> f(x).backward()   # backprop through our engine
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pennylane as qp
+import torch
+from pennylane.devices import Device, ExecutionConfig
+from pennylane.devices.modifiers import simulator_tracking, single_tape_support
+from pennylane.devices.preprocess import (
+    decompose,
+    validate_device_wires,
+    validate_measurements,
+)
+from pennylane.devices.qubit.measure import measure
+from pennylane.math import Interface
+from pennylane.tape import QuantumScript
+from pennylane.transforms import broadcast_expand, defer_measurements, diagonalize_measurements, split_non_commuting
+from pennylane.transforms.core import CompilePipeline
+from pennylane.typing import PostprocessingFn
+
+from circuits.backend import StateVector
+from circuits.ir.circuit import Circuit
+from circuits.ir.gates import MatrixData, PauliLabel
+from circuits.ir.operation import Operation
+from circuits.ir.parameters import Angle, ParameterVector
+from circuits.sim.measure import probabilities, sample_bits
+from circuits.sim.torch_backend import TorchBackend
+
+__all__ = ["SUPPORTED_OPERATIONS", "QmlHybridQubit"]
+
+_Emit = Callable[[Sequence[int], Sequence[Angle], qp.operation.Operator], list[Operation]]
+
+
+def _gate(name: str) -> _Emit:
+    return lambda qubits, angles, op: [Operation(name, tuple(qubits), tuple(angles))]
+
+
+def _rot(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    # Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)
+    phi, theta, omega = angles
+    q = tuple(qubits)
+    return [Operation("rz", q, (phi,)), Operation("ry", q, (theta,)), Operation("rz", q, (omega,))]
+
+
+def _global_phase(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    # PennyLane: GlobalPhase(phi) = exp(-i phi) I; ours: global_phase(theta) = exp(+i theta) I.
+    return [Operation("global_phase", (), (-angles[0],))]
+
+
+def _pauli_rot(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    word = op.hyperparameters["pauli_word"]
+    return [Operation("pauli_rot", tuple(qubits), (angles[0],), PauliLabel(word))]
+
+
+def _multi_rz(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    return [Operation("pauli_rot", tuple(qubits), (angles[0],), PauliLabel("Z" * len(qubits)))]
+
+
+def _multi_controlled_x(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    values = op.hyperparameters["control_values"]
+    controls = list(qubits[:-1])
+    flips = [Operation("x", (q,)) for q, v in zip(controls, values, strict=True) if not v]
+    return [*flips, Operation("mcx", tuple(qubits)), *flips]
+
+
+def _qubit_unitary(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    matrix = op.data[0]
+    matrix = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else qp.math.unwrap(matrix)
+    return [Operation("unitary", tuple(qubits), (), MatrixData(np.asarray(matrix, dtype=np.complex128)))]
+
+
+def _matrix_gate(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    matrix = qp.math.unwrap(op.matrix(wire_order=op.wires))
+    matrix = matrix.detach().cpu().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+    return [Operation("unitary", tuple(qubits), (), MatrixData(matrix.astype(np.complex128)))]
+
+
+def _nothing(qubits: Sequence[int], angles: Sequence[Angle], op: qp.operation.Operator) -> list[Operation]:
+    return []
+
+
+# PennyLane operator name -> (how to emit our operations, whether its data are angles)
+_OPERATIONS: dict[str, tuple[_Emit, bool]] = {
+    "Identity": (_nothing, True),
+    "PauliX": (_gate("x"), True),
+    "PauliY": (_gate("y"), True),
+    "PauliZ": (_gate("z"), True),
+    "Hadamard": (_gate("h"), True),
+    "S": (_gate("s"), True),
+    "Adjoint(S)": (_gate("sdg"), True),
+    "T": (_gate("t"), True),
+    "Adjoint(T)": (_gate("tdg"), True),
+    "SX": (_gate("sx"), True),
+    "Adjoint(SX)": (_gate("sxdg"), True),
+    "RX": (_gate("rx"), True),
+    "RY": (_gate("ry"), True),
+    "RZ": (_gate("rz"), True),
+    "PhaseShift": (_gate("p"), True),
+    "U1": (_gate("p"), True),
+    "U2": (_gate("u2"), True),
+    "U3": (_gate("u3"), True),
+    "Rot": (_rot, True),
+    "GlobalPhase": (_global_phase, True),
+    "CNOT": (_gate("cx"), True),
+    "CY": (_gate("cy"), True),
+    "CZ": (_gate("cz"), True),
+    "CH": (_gate("ch"), True),
+    "SWAP": (_gate("swap"), True),
+    "ISWAP": (_gate("iswap"), True),
+    "ECR": (_gate("ecr"), True),
+    "CRX": (_gate("crx"), True),
+    "CRY": (_gate("cry"), True),
+    "CRZ": (_gate("crz"), True),
+    "ControlledPhaseShift": (_gate("cp"), True),
+    "IsingXX": (_gate("rxx"), True),
+    "IsingYY": (_gate("ryy"), True),
+    "IsingZZ": (_gate("rzz"), True),
+    "Toffoli": (_gate("ccx"), True),
+    "CSWAP": (_gate("cswap"), True),
+    "CCZ": (_gate("ccz"), True),
+    "MultiControlledX": (_multi_controlled_x, True),
+    "PauliRot": (_pauli_rot, True),
+    "MultiRZ": (_multi_rz, True),
+    "QubitUnitary": (_qubit_unitary, False),
+}
+
+SUPPORTED_OPERATIONS = frozenset(_OPERATIONS)
+"""Names of the PennyLane operators the device runs natively; everything else is decomposed into them."""
+
+
+def _constant_data(op: qp.operation.Operator) -> bool:
+    """Whether the operator's data can become a constant matrix (no batch axis, no autograd history)."""
+    if op.batch_size is not None:
+        return False
+    for x in op.data:
+        if isinstance(x, torch.Tensor) and x.requires_grad:
+            return False
+        if qp.math.get_interface(x) not in ("numpy", "torch"):
+            return False
+    return True
+
+
+def _is_matrix_fallback(op: qp.operation.Operator) -> bool:
+    """An operator with a matrix but no decomposition (``BlockEncode`` ...) runs as our ``unitary`` gate."""
+    return (
+        op.name not in _OPERATIONS
+        and op.has_matrix
+        and not op.has_decomposition
+        and len(op.wires) > 0
+        and _constant_data(op)
+    )
+
+
+def _supports_operation(op: qp.operation.Operator) -> bool:
+    name = getattr(op, "name", None)
+    if name == "QubitUnitary":
+        # a batched or trainable matrix cannot become our constant ``unitary`` payload: decompose it
+        return _constant_data(op)
+    return name in _OPERATIONS or _is_matrix_fallback(op)
+
+
+def _with_shots_only(inner: Callable[..., tuple[Sequence[QuantumScript], PostprocessingFn]]) -> qp.transform:
+    """A transform that applies ``inner`` to tapes with finite shots and leaves analytic tapes alone."""
+
+    def apply(tape: QuantumScript) -> tuple[Sequence[QuantumScript], PostprocessingFn]:
+        if not tape.shots:
+            return (tape,), lambda results: results[0]
+        return inner(tape)
+
+    apply.__name__ = f"{getattr(inner, '__name__', 'transform')}_with_shots"
+    return qp.transform(apply)
+
+
+def _decompose_or_expand(tape: QuantumScript, **kwargs: Any) -> tuple[Sequence[QuantumScript], PostprocessingFn]:
+    """PennyLane's ``decompose``, splitting a broadcast tape first when its batch cannot be decomposed.
+
+    A batch of two-qubit ``QubitUnitary`` matrices, for example, has no batched decomposition: such a
+    tape becomes one tape per batch entry (the only case where the device does not run a batch at once).
+    """
+    try:
+        return decompose(tape, **kwargs)
+    except (qp.exceptions.DeviceError, qp.exceptions.DecompositionUndefinedError):
+        if tape.batch_size is None:
+            raise
+    tapes, postprocess = broadcast_expand(tape)
+    return [decompose(t, **kwargs)[0][0] for t in tapes], postprocess
+
+
+_decompose_or_expand_transform = qp.transform(_decompose_or_expand)
+_split_with_shots = _with_shots_only(split_non_commuting)
+_diagonalize_with_shots = _with_shots_only(diagonalize_measurements)
+
+
+def _as_real_tensor(value: Any, batch_size: int | None) -> torch.Tensor:
+    """A float64 tensor of shape ``(batch_size or 1,)`` from a scalar or a ``(batch_size,)`` parameter."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.to(torch.float64) if not value.is_complex() else value.real.to(torch.float64)
+    else:
+        array = np.asarray(qp.math.unwrap(value))
+        tensor = torch.as_tensor(np.real(array).astype(np.float64))
+    rows = batch_size or 1
+    if tensor.ndim == 0:
+        return tensor.reshape(1).expand(rows)
+    return tensor.reshape(-1).expand(rows) if tensor.numel() == 1 else tensor.reshape(rows)
+
+
+def tape_to_circuit(tape: QuantumScript, num_qubits: int) -> tuple[Circuit, torch.Tensor | None]:
+    """Translate a tape on wires ``0 .. num_qubits-1`` into our circuit and its parameter values.
+
+    Every numeric parameter of the tape becomes a symbol ``p[j]`` of one
+    :class:`~circuits.ir.parameters.ParameterVector`, so circuits of the same structure are equal
+    (and share the compiled plan) whatever the parameter values.
+
+    Args:
+        tape: a tape whose operators are all in :data:`SUPPORTED_OPERATIONS`, on integer wires.
+        num_qubits: width of the circuit, ``>= 1``.
+
+    Returns:
+        ``(circuit, values)`` where ``values`` is ``None`` for a circuit without parameters.
+
+    Shape:
+        values: ``(batch_size or 1, k)`` float64, keeping the autograd history of torch parameters.
+    """
+    batch_size = tape.batch_size
+    columns: list[torch.Tensor] = []
+    plan: list[tuple[_Emit, tuple[int, ...], int, int, qp.operation.Operator]] = []
+    for op in tape.operations:
+        if _is_matrix_fallback(op):
+            plan.append((_matrix_gate, tuple(int(w) for w in op.wires), len(columns), len(columns), op))
+            continue
+        if op.name not in _OPERATIONS:
+            raise qp.exceptions.DeviceError(
+                f"Operator {op.name} reached qml_hybrid.qubit undecomposed; expected one of "
+                f"{sorted(_OPERATIONS)}. Run the tape through the device's preprocess() first."
+            )
+        emit, angular = _OPERATIONS[op.name]
+        start = len(columns)
+        if angular:
+            columns.extend(_as_real_tensor(x, batch_size) for x in op.data)
+        plan.append((emit, tuple(int(w) for w in op.wires), start, len(columns), op))
+    vector = ParameterVector("p", max(len(columns), 1))
+    operations: list[Operation] = []
+    for emit, qubits, start, stop, op in plan:
+        operations.extend(emit(qubits, [vector[j] for j in range(start, stop)], op))
+    circuit = Circuit(num_qubits, operations)
+    if not columns:
+        return circuit, None
+    return circuit, torch.stack(columns, dim=-1)
+
+
+def _is_torch_config(config: ExecutionConfig | None, circuit: QuantumScript | None) -> bool:
+    interface = Interface.NUMPY if config is None else Interface(config.interface)
+    if interface == Interface.AUTO and circuit is not None:
+        interface = Interface(qp.math.get_interface(*circuit.get_parameters(trainable_only=False)))
+    return interface == Interface.TORCH
+
+
+@simulator_tracking
+@single_tape_support
+class QmlHybridQubit(Device):
+    """PennyLane state-vector device running on the qml-hybrid torch engine.
+
+    Args:
+        wires: number of wires or their labels; ``None`` lets each circuit use the wires it needs.
+        shots: default shots of QNodes on this device (``None``: exact results).
+        seed: seed of the sampling generator (``0`` is a seed); ``None`` or ``"global"`` for fresh entropy.
+        dtype: state dtype, ``torch.complex128`` (default; PennyLane's 1e-6 tolerances) or
+            ``torch.complex64``; the numpy dtypes and the strings ``"complex128"`` / ``"complex64"`` too.
+
+    Raises:
+        TypeError: a seed that is not an int, ``None`` or ``"global"``.
+        ValueError: an unsupported dtype.
+    """
+
+    name = "qml_hybrid.qubit"
+
+    def __init__(
+        self,
+        wires: Any = None,
+        shots: Any = None,
+        seed: int | str | None = None,
+        dtype: torch.dtype | str = torch.complex128,
+    ) -> None:
+        super().__init__(wires=wires, shots=shots)
+        if not isinstance(dtype, torch.dtype):  # "complex64", numpy.complex64, numpy.dtype("complex128")
+            try:
+                name = np.dtype(dtype).name
+            except TypeError:
+                name = None
+            dtype = {"complex128": torch.complex128, "complex64": torch.complex64}.get(name, dtype)
+        if dtype not in (torch.complex128, torch.complex64):
+            raise ValueError(
+                f"qml_hybrid.qubit dtype must be torch.complex128 or torch.complex64, got {dtype!r}. "
+                "Use complex128 for PennyLane's default tolerances."
+            )
+        if seed == "global":
+            seed = None
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int, None or 'global', got {seed!r} ({type(seed).__name__}).")
+        self._dtype = dtype
+        self._engine = TorchBackend(dtype=dtype)
+        self._generator = torch.Generator()
+        self._generator.manual_seed(int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63))
+
+    # -- derivatives ------------------------------------------------------------------------
+
+    def supports_derivatives(
+        self, execution_config: ExecutionConfig | None = None, circuit: QuantumScript | None = None
+    ) -> bool:
+        """Backprop through our engine for the torch interface with analytic results; otherwise none.
+
+        PennyLane falls back to parameter-shift rules (run as extra tapes on this device) when this is
+        ``False``.
+        """
+        if execution_config is None:
+            return True
+        if execution_config.gradient_method not in {"backprop", "best"}:
+            return False
+        if circuit is not None and circuit.shots:
+            return False
+        if circuit is not None and any(isinstance(m.obs, qp.SparseHamiltonian) for m in circuit.measurements):
+            return False  # its expectation value is a scipy sparse product, outside autograd
+        return _is_torch_config(execution_config, circuit)
+
+    def setup_execution_config(
+        self, config: ExecutionConfig | None = None, circuit: QuantumScript | None = None
+    ) -> ExecutionConfig:
+        """Resolve ``"best"`` to ``"backprop"`` where :meth:`supports_derivatives` allows it."""
+        config = config or ExecutionConfig()
+        updates: dict[str, Any] = {}
+        method = config.gradient_method
+        if method == "best" and self.supports_derivatives(config, circuit):
+            method = "backprop"
+            updates["gradient_method"] = method
+        if config.use_device_gradient is None:
+            updates["use_device_gradient"] = method == "backprop"
+        if config.use_device_jacobian_product is None:
+            updates["use_device_jacobian_product"] = False
+        if config.grad_on_execution is None:
+            updates["grad_on_execution"] = False
+        return dataclasses.replace(config, **updates)
+
+    # -- preprocessing ----------------------------------------------------------------------
+
+    def preprocess_transforms(self, execution_config: ExecutionConfig | None = None) -> CompilePipeline:
+        """Wire validation, deferred measurements, shot-mode measurement grouping, decomposition."""
+        program = CompilePipeline()
+        program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
+        program.add_transform(defer_measurements, allow_postselect=False)
+        program.add_transform(_split_with_shots)
+        program.add_transform(_diagonalize_with_shots)
+        program.add_transform(
+            _decompose_or_expand_transform,
+            stopping_condition=_supports_operation,
+            target_gates=SUPPORTED_OPERATIONS,
+            skip_initial_state_prep=False,
+            device_wires=self.wires,
+            name=self.name,
+        )
+        program.add_transform(validate_measurements, name=self.name)
+        return program
+
+    # -- execution --------------------------------------------------------------------------
+
+    def execute(
+        self, circuits: Sequence[QuantumScript], execution_config: ExecutionConfig | None = None
+    ) -> tuple[Any, ...]:
+        """Run every tape on our engine (one batched engine call per broadcast tape)."""
+        return tuple(self._execute_tape(tape) for tape in circuits)
+
+    def _final_state(self, tape: QuantumScript, extra_ops: Sequence[qp.operation.Operator] = ()) -> torch.Tensor:
+        """Our engine's final state over ``len(tape.wires)`` qubits, shape ``(batch or 1, 2**n)``."""
+        num_wires = len(tape.wires)
+        ops = list(tape.operations) + list(extra_ops)
+        if extra_ops:
+            ops = [leaf for op in ops for leaf in _decompose_to_supported(op)]
+        work = tape.copy(operations=ops)
+        circuit, values = tape_to_circuit(work, max(num_wires, 1))
+        params = {} if values is None else {"p": values}
+        return self._engine.run(circuit, params, measurement=StateVector())
+
+    def _execute_tape(self, tape: QuantumScript) -> Any:
+        tape = tape.map_to_standard_wires()
+        num_wires = len(tape.wires)
+        batched = tape.batch_size is not None
+        keep_torch = any(isinstance(p, torch.Tensor) for p in tape.get_parameters(trainable_only=False))
+        if not tape.shots:
+            state = self._final_state(tape)
+            state = _shape_state(state, num_wires, batched)
+            results = tuple(measure(mp, state, is_state_batched=batched) for mp in tape.measurements)
+            results = tuple(_to_output(r, keep_torch) for r in results)
+            return results[0] if len(results) == 1 else results
+
+        diagonalizing = _diagonalizing_gates(tape.measurements)
+        state = self._final_state(tape, diagonalizing).detach()
+        probs = probabilities(state)
+        n = max(num_wires, 1)
+        samples = sample_bits(probs, n, tuple(range(n)), tape.shots.total_shots, self._generator)
+        samples = samples[..., :num_wires].cpu().numpy()
+        if not batched:
+            samples = samples[0]
+        wires = qp.wires.Wires(range(num_wires))
+        per_bin = []
+        for lower, upper in tape.shots.bins():
+            chunk = samples[..., lower:upper, :]
+            per_bin.append(tuple(mp.process_samples(chunk, wires) for mp in tape.measurements))
+        if len(tape.measurements) == 1:
+            per_bin = [r[0] for r in per_bin]
+        return tuple(per_bin) if tape.shots.has_partitioned_shots else per_bin[0]
+
+
+def _decompose_to_supported(op: qp.operation.Operator) -> list[qp.operation.Operator]:
+    if _supports_operation(op):
+        return [op]
+    return [leaf for sub in op.decomposition() for leaf in _decompose_to_supported(sub)]
+
+
+def _diagonalizing_gates(measurements: Sequence[qp.measurements.MeasurementProcess]) -> list[qp.operation.Operator]:
+    """Gates rotating every observable left undiagonalized by preprocessing (``Hermitian`` ...) into the Z basis."""
+    gates: list[qp.operation.Operator] = []
+    for mp in measurements:
+        if mp.obs is None:
+            continue
+        for gate in mp.obs.diagonalizing_gates():
+            if not any(qp.equal(gate, g) for g in gates):
+                gates.append(gate)
+    return gates
+
+
+def _shape_state(state: torch.Tensor, num_wires: int, batched: bool) -> torch.Tensor:
+    if num_wires == 0:
+        # a circuit without wires ran on one idle qubit, which is |0>
+        state = state[:, :1]
+        return state if batched else state[0].reshape(())
+    shape = (2,) * num_wires
+    return state.reshape(state.shape[0], *shape) if batched else state.reshape(shape)
+
+
+def _to_output(result: Any, keep_torch: bool) -> Any:
+    if isinstance(result, torch.Tensor) and not keep_torch:
+        return result.detach().cpu().numpy()
+    return result
