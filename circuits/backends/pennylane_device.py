@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,9 +52,10 @@ from pennylane.transforms import broadcast_expand, defer_measurements, diagonali
 from pennylane.transforms.core import CompilePipeline
 from pennylane.typing import PostprocessingFn
 
-from circuits.backend import StateVector
+from circuits.backend import Expectation, StateVector
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import MatrixData, PauliLabel
+from circuits.ir.observables import PauliString, PauliSum
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector
 from circuits.sim.measure import probabilities, sample_bits
@@ -237,6 +239,24 @@ def _as_real_tensor(value: Any, batch_size: int | None) -> torch.Tensor:
     return tensor.reshape(-1).expand(rows) if tensor.numel() == 1 else tensor.reshape(rows)
 
 
+_CIRCUIT_CACHE_SIZE = 256
+_CIRCUITS: OrderedDict[tuple, Circuit] = OrderedDict()
+"""Translated circuits by tape structure: a training loop sends the same structure every step."""
+
+
+def _structure_key(num_qubits: int, plan: Sequence[tuple]) -> tuple | None:
+    """A hashable description of what the translation depends on, or ``None`` when it reads matrices."""
+    entries = []
+    for emit, qubits, start, stop, op in plan:
+        if emit is _matrix_gate or emit is _qubit_unitary:
+            return None
+        extra = op.hyperparameters.get("pauli_word") if emit is _pauli_rot else None
+        if emit is _multi_controlled_x:
+            extra = tuple(bool(v) for v in op.hyperparameters["control_values"])
+        entries.append((op.name, qubits, start, stop, extra))
+    return (num_qubits, tuple(entries))
+
+
 def tape_to_circuit(tape: QuantumScript, num_qubits: int) -> tuple[Circuit, torch.Tensor | None]:
     """Translate a tape on wires ``0 .. num_qubits-1`` into our circuit and its parameter values.
 
@@ -271,11 +291,18 @@ def tape_to_circuit(tape: QuantumScript, num_qubits: int) -> tuple[Circuit, torc
         if angular:
             columns.extend(_as_real_tensor(x, batch_size) for x in op.data)
         plan.append((emit, tuple(int(w) for w in op.wires), start, len(columns), op))
-    vector = ParameterVector("p", max(len(columns), 1))
-    operations: list[Operation] = []
-    for emit, qubits, start, stop, op in plan:
-        operations.extend(emit(qubits, [vector[j] for j in range(start, stop)], op))
-    circuit = Circuit(num_qubits, operations)
+    key = _structure_key(num_qubits, plan)
+    circuit = _CIRCUITS.get(key) if key is not None else None
+    if circuit is None:
+        vector = ParameterVector("p", max(len(columns), 1))
+        operations: list[Operation] = []
+        for emit, qubits, start, stop, op in plan:
+            operations.extend(emit(qubits, [vector[j] for j in range(start, stop)], op))
+        circuit = Circuit(num_qubits, operations)
+        if key is not None:
+            _CIRCUITS[key] = circuit
+            if len(_CIRCUITS) > _CIRCUIT_CACHE_SIZE:
+                _CIRCUITS.popitem(last=False)
     if not columns:
         return circuit, None
     return circuit, torch.stack(columns, dim=-1)
@@ -418,6 +445,14 @@ class QmlHybridQubit(Device):
         batched = tape.batch_size is not None
         keep_torch = any(isinstance(p, torch.Tensor) for p in tape.get_parameters(trainable_only=False))
         if not tape.shots:
+            observables = _pauli_sums(tape.measurements)
+            if observables is not None:  # every measurement an expval of Pauli words: one engine call
+                circuit, values = tape_to_circuit(tape, max(num_wires, 1))
+                params = {} if values is None else {"p": values}
+                table = self._engine.run(circuit, params, measurement=Expectation(observables))
+                table = table if batched else table[0]
+                results = tuple(_to_output(table[..., k], keep_torch) for k in range(len(observables)))
+                return results[0] if len(results) == 1 else results
             state = self._final_state(tape)
             state = _shape_state(state, num_wires, batched)
             results = tuple(measure(mp, state, is_state_batched=batched) for mp in tape.measurements)
@@ -440,6 +475,24 @@ class QmlHybridQubit(Device):
         if len(tape.measurements) == 1:
             per_bin = [r[0] for r in per_bin]
         return tuple(per_bin) if tape.shots.has_partitioned_shots else per_bin[0]
+
+
+def _pauli_sums(measurements: Sequence[qp.measurements.MeasurementProcess]) -> tuple[PauliSum, ...] | None:
+    """Our observables when every measurement is an ``expval`` of constant real Pauli sentences, else ``None``.
+
+    Then all expectation values come from one engine call instead of one PennyLane measurement each.
+    """
+    out = []
+    for mp in measurements:
+        if type(mp) is not qp.measurements.ExpectationMP or mp.obs is None or mp.obs.pauli_rep is None:
+            return None
+        terms = []
+        for word, coeff in mp.obs.pauli_rep.items():
+            if isinstance(coeff, torch.Tensor) or np.iscomplexobj(coeff) or qp.math.requires_grad(coeff):
+                return None
+            terms.append(PauliString(float(coeff), tuple((int(w), letter) for w, letter in word.items())))
+        out.append(PauliSum(tuple(terms)) if terms else PauliSum((PauliString(0.0, ()),)))
+    return tuple(out) if out else None
 
 
 def _decompose_to_supported(op: qp.operation.Operator) -> list[qp.operation.Operator]:
