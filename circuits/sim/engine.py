@@ -33,7 +33,7 @@ __all__ = ["chunk_size", "simulate"]
 
 _CACHE_TARGET_BYTES = 8 << 20
 """Bytes of state per chunk on CPU. 16-qubit batches run about 2x faster in 8 MiB chunks than whole
-(the working set stays in L3); smaller states are never split (docs/performance.md)."""
+(the working set stays in L3); a batch under 8 MiB runs whole (docs/performance.md)."""
 
 
 def chunk_size(batch_size: int, num_qubits: int, itemsize: int, device: torch.device) -> int:
