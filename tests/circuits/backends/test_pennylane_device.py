@@ -351,7 +351,8 @@ def test_pennylane_device_suite(shots, tmp_path: Path):
     pytest.importorskip("flaky", reason="PennyLane's device suite needs flaky")
     args = [f"--device={NAME}", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"]
     if shots is not None:
-        args.append(f"--shots={shots}")
+        # a seeded device makes every sampled test deterministic: no reliance on flaky's reruns in CI
+        args += [f"--shots={shots}", "--device-kwargs", "seed=7"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     # run from an empty folder: a folder named like an installed package would shadow it
     proc = subprocess.run(
