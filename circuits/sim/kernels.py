@@ -130,9 +130,7 @@ def apply_matrix(
     return out
 
 
-def matrix_gradient(
-    phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[int], num_qubits: int
-) -> torch.Tensor:
+def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
     """``G[b, i, j] = sum_rest phi[b, ..i..] * psi_conj[b, ..j..]``.
 
     With ``phi`` the cotangent and ``psi_conj`` the conjugated state, this is the gradient

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -117,6 +119,7 @@ class Plan:
         self.steps: list[Step] = []
         # 1q bookkeeping: each fused step is a list of ("param", group key, position) / ("fixed", index)
         self._fused: list[list[tuple[str, object, int]]] = []
+        self._tensor_cache: dict[tuple, Any] = {}
         self._compile(circuit.operations)
         self._finish_fused()
         self._pairs: list[tuple[int, int]] = []
@@ -272,54 +275,56 @@ class Plan:
 
     # -- per-call tensors --------------------------------------------------------------------
 
+    def _cached(self, name: str, key: tuple, build: Callable[[], Any]) -> Any:
+        """Plan-static tensors (indices, constants) built once per ``key`` (a dtype and/or device)."""
+        full = (name, *key)
+        if full not in self._tensor_cache:
+            self._tensor_cache[full] = build()
+        return self._tensor_cache[full]
+
     def _angle_values(
         self, values: dict[str, torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
     ) -> torch.Tensor:
         """All angle slots, shape ``(batch_size, num_slots)``, for polynomial (non-linear) angles."""
-        columns = [
-            angle.evaluate(values).to(dtype=dtype, device=device).expand(batch_size) for angle in self._angles
-        ]
+        columns = [angle.evaluate(values).to(dtype=dtype, device=device).expand(batch_size) for angle in self._angles]
         return torch.stack(columns, dim=1)
+
+    def _linear_tables(self, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor | None, ...]:
+        """Gather index, coefficients and constants of linear angles.
+
+        The coefficients are ``None`` when every angle is a plain symbol (coefficient 1, constant 0):
+        then the gather alone gives the angles.
+        """
+        offsets, total = {}, 0
+        for name, size in self.parameters.items():
+            offsets[name] = total
+            total += size
+        idx, coeff, const = [], [], []
+        for angle in self._angles:
+            if angle.terms:
+                c, (sym,) = angle.terms[0]
+                idx.append(offsets[sym.vector] + sym.index)
+                coeff.append(c)
+            else:
+                idx.append(0)
+                coeff.append(0.0)
+            const.append(angle.constant)
+        index = torch.tensor(idx, dtype=torch.long, device=device)
+        constants = torch.tensor(const, dtype=dtype, device=device)
+        if all(c == 1.0 for c in coeff) and not any(const):
+            return index, None, constants
+        return index, torch.tensor(coeff, dtype=dtype, device=device), constants
 
     def _angle_values_fast(
         self, values: dict[str, torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
     ) -> torch.Tensor:
         """Vectorized evaluation when every angle is ``coeff * symbol + constant`` or constant."""
-        names = list(self.parameters)
-        offsets, total = {}, 0
-        for name in names:
-            offsets[name] = total
-            total += self.parameters[name]
-        if names:
-            flat = torch.cat([values[n].to(dtype).expand(batch_size, -1) for n in names], dim=1)
-        else:
-            flat = torch.zeros(batch_size, 0, dtype=dtype, device=device)
-        cached = getattr(self, "_linear_cache", None)
-        if cached is None or cached[0] != (dtype, device):
-            idx, coeff, const = [], [], []
-            for angle in self._angles:
-                if angle.terms:
-                    c, (sym,) = angle.terms[0]
-                    idx.append(offsets[sym.vector] + sym.index)
-                    coeff.append(c)
-                else:
-                    idx.append(0)
-                    coeff.append(0.0)
-                const.append(angle.constant)
-            cached = (
-                (dtype, device),
-                torch.tensor(idx, dtype=torch.long, device=device),
-                torch.tensor(coeff, dtype=dtype, device=device),
-                torch.tensor(const, dtype=dtype, device=device),
-            )
-            self._linear_cache = cached
-        _, idx, coeff, const = cached
-        if flat.shape[1] == 0:
+        index, coeff, const = self._cached("linear", (dtype, device), lambda: self._linear_tables(dtype, device))
+        if not self.parameters:
             return const.expand(batch_size, -1)
-        gathered = flat.index_select(1, idx)
-        if bool((coeff == 1).all()) and not bool(const.any()):
-            return gathered
-        return gathered * coeff + const
+        flat = torch.cat([values[n].to(dtype).expand(batch_size, -1) for n in self.parameters], dim=1)
+        gathered = flat.index_select(1, index)
+        return gathered if coeff is None else gathered * coeff + const
 
     @functools.cached_property
     def _all_linear(self) -> bool:
@@ -342,9 +347,14 @@ class Plan:
         complex_dtype = complex_dtype_for(real_dtype)
         out_dtype = real_dtype if self.real else complex_dtype
         matrices: dict[tuple[str, int], torch.Tensor] = {}
+        slots = self._cached(
+            "slots",
+            (device,),
+            lambda: {k: torch.tensor(g.slots, dtype=torch.long, device=device) for k, g in self._groups.items()},
+        )
         for key, group in self._groups.items():
             spec = gate_spec(group.name)
-            params = angles[:, group.slots].reshape(batch_size, len(group.ops), spec.num_params)
+            params = angles.index_select(1, slots[key]).reshape(batch_size, len(group.ops), spec.num_params)
             data = group.ops[0].data
             if spec.needs_data is not None:
                 mats = torch.stack(
@@ -362,53 +372,60 @@ class Plan:
                 mats = torch.diagonal(mats, dim1=-2, dim2=-1)
             tensors.append(mats)
         if self._pairs:
-            cache = getattr(self, "_pair_index_cache", None)
-            if cache is None or cache[0] != device:
-                first, second = zip(*self._pairs, strict=True)
-                cache = (device, torch.tensor(first, device=device), torch.tensor(second, device=device))
-                self._pair_index_cache = cache
-            a, b = fused.index_select(1, cache[1]), fused.index_select(1, cache[2])
+            first, second = self._cached(
+                "pairs",
+                (device,),
+                lambda: tuple(torch.tensor(side, device=device) for side in zip(*self._pairs, strict=True)),
+            )
+            a, b = fused.index_select(1, first), fused.index_select(1, second)
             kron = a[..., :, None, :, None] * b[..., None, :, None, :]  # (B, P, 2, 2, 2, 2)
             tensors.append(kron.reshape(batch_size, len(self._pairs), 4, 4))
         return tensors
+
+    def _fused_positions(self, device: torch.device) -> dict[int, list[torch.Tensor]]:
+        """For each run length, the positions in the concatenated single-qubit matrices of each run's j-th gate.
+
+        The concatenation is the parametrized single-qubit groups in ``_groups`` order, then the fixed gates.
+        """
+        offsets, total = {}, 0
+        for key, group in self._groups.items():
+            if group.width == 1:
+                offsets[key] = total
+                total += len(group.ops)
+        positions: dict[int, list[torch.Tensor]] = {}
+        for length, runs in self._fused_by_length.items():
+            columns = []
+            for j in range(length):
+                column = []
+                for r in runs:
+                    kind, key, pos = self._fused[r][j]
+                    column.append(offsets[key] + pos if kind == "param" else total + pos)
+                columns.append(torch.tensor(column, dtype=torch.long, device=device))
+            positions[length] = columns
+        return positions
+
+    def _fixed_single_qubit(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """The constant single-qubit matrices, ``(1, F, 2, 2)``."""
+        fixed = torch.as_tensor(np.stack(self._fixed_1q), device=device)
+        return (fixed.real.to(dtype) if self.real else fixed.to(dtype)).unsqueeze(0)
 
     def _fused_matrices(
         self, matrices: dict[tuple[str, int], torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
     ) -> torch.Tensor:
         if not self._fused:
             return torch.zeros(batch_size, 0, 2, 2, dtype=dtype, device=device)
-        pieces, offsets, total = [], {}, 0
-        for key, group in self._groups.items():
-            if group.width == 1:
-                offsets[key] = total
-                pieces.append(matrices[key])
-                total += len(group.ops)
-        fixed_offset = total
+        pieces = [matrices[key] for key, group in self._groups.items() if group.width == 1]
         if self._fixed_1q:
-            fixed = torch.as_tensor(np.stack(self._fixed_1q), device=device)
-            fixed = fixed.real.to(dtype) if self.real else fixed.to(dtype)
-            pieces.append(fixed.unsqueeze(0).expand(batch_size, -1, -1, -1))
+            fixed = self._cached("fixed_1q", (dtype, device), lambda: self._fixed_single_qubit(dtype, device))
+            pieces.append(fixed.expand(batch_size, -1, -1, -1))
         all_1q = torch.cat(pieces, dim=1) if len(pieces) > 1 else pieces[0]
-        cache = getattr(self, "_fused_index_cache", None)
-        if cache is None or cache[0] != device:
-            per_length = {}
-            for length, runs in self._fused_by_length.items():
-                positions = []
-                for j in range(length):
-                    col = []
-                    for r in runs:
-                        kind, key, pos = self._fused[r][j]
-                        col.append(offsets[key] + pos if kind == "param" else fixed_offset + pos)
-                    positions.append(torch.tensor(col, dtype=torch.long, device=device))
-                per_length[length] = positions
-            cache = (device, per_length)
-            self._fused_index_cache = cache
+        positions = self._cached("fused_positions", (device,), lambda: self._fused_positions(device))
         products = []
         for length in sorted(self._fused_by_length):
-            positions = cache[1][length]
-            product = all_1q.index_select(1, positions[0])
-            for j in range(1, length):
-                product = torch.matmul(all_1q.index_select(1, positions[j]), product)
+            columns = positions[length]
+            product = all_1q.index_select(1, columns[0])
+            for column in columns[1:]:
+                product = torch.matmul(all_1q.index_select(1, column), product)
             products.append(product)
         return torch.cat(products, dim=1) if len(products) > 1 else products[0]
 
@@ -418,48 +435,43 @@ class Plan:
         Monomial steps: ``(gather index, phases or None, inverse gather index)``; constant matrix or
         diagonal steps: ``(operand,)``; parametrized steps: ``()``.
         """
-        cache = getattr(self, "_constant_cache", {})
-        key = (dtype, device)
-        if key not in cache:
-            out: list[tuple[torch.Tensor | None, ...]] = []
-            for step in self.steps:
-                if step.kind == "monomial":
-                    phase = None
-                    if step.phase is not None:
-                        p = torch.as_tensor(step.phase, device=device)
-                        phase = p.real.to(dtype) if not dtype.is_complex else p.to(dtype)
-                    source = torch.as_tensor(step.source, dtype=torch.long, device=device)
-                    out.append((source, phase, torch.argsort(source)))
-                elif step.tensor == -1:
-                    c = torch.as_tensor(step.constant, device=device)
-                    c = c.real.to(dtype) if not dtype.is_complex else c.to(dtype)
-                    out.append((c.unsqueeze(0),))
-                else:
-                    out.append(())
-            cache[key] = out
-            self._constant_cache = cache
-        return cache[key]
+        return self._cached("constants", (dtype, device), lambda: self._build_constants(dtype, device))
+
+    def _build_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
+        def cast(array: np.ndarray) -> torch.Tensor:
+            tensor = torch.as_tensor(array, device=device)
+            return tensor.to(dtype) if dtype.is_complex else tensor.real.to(dtype)
+
+        out: list[tuple[torch.Tensor | None, ...]] = []
+        for step in self.steps:
+            if step.kind == "monomial":
+                source = torch.as_tensor(step.source, dtype=torch.long, device=device)
+                phase = None if step.phase is None else cast(step.phase)
+                out.append((source, phase, torch.argsort(source)))
+            elif step.tensor == -1:
+                out.append((cast(step.constant).unsqueeze(0),))
+            else:
+                out.append(())
+        return out
 
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
         """Per monomial step, the inverse's gather index, its phases, and the phases for ``[conj(psi); phi]``."""
-        cache = getattr(self, "_inverse_cache", {})
-        key = (dtype, device)
-        if key not in cache:
-            out: list[tuple[torch.Tensor | None, ...]] = []
-            for step, const in zip(self.steps, self.constant_tensors(dtype, device), strict=True):
-                if step.kind != "monomial":
-                    out.append(())
-                    continue
-                _, phase, inverse = const
-                if phase is None:
-                    out.append((inverse, None, None))
-                    continue
-                inverse_phase = phase.conj()[inverse]
-                # for the adjoint sweep's stacked [conj(psi); phi]: conj(psi) takes conj(phase)
-                out.append((inverse, inverse_phase, torch.stack([inverse_phase.conj(), inverse_phase])[:, None, :]))
-            cache[key] = out
-            self._inverse_cache = cache
-        return cache[key]
+        return self._cached("inverses", (dtype, device), lambda: self._build_inverses(dtype, device))
+
+    def _build_inverses(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
+        out: list[tuple[torch.Tensor | None, ...]] = []
+        for step, const in zip(self.steps, self.constant_tensors(dtype, device), strict=True):
+            if step.kind != "monomial":
+                out.append(())
+                continue
+            _, phase, inverse = const
+            if phase is None:
+                out.append((inverse, None, None))
+                continue
+            inverse_phase = phase.conj()[inverse]
+            # for the adjoint sweep's stacked [conj(psi); phi]: conj(psi) takes conj(phase)
+            out.append((inverse, inverse_phase, torch.stack([inverse_phase.conj(), inverse_phase])[:, None, :]))
+        return out
 
 
 def compile_plan(circuit: Circuit) -> Plan:
