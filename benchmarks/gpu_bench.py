@@ -2,8 +2,9 @@
 
 Same workload as benchmarks/hea.py (L layers of RY(x) re-uploading, trainable RY and RZ,
 CNOT ring; <Z_i> readout; loss = mean; one iteration = forward + backward), timed with
-CUDA synchronisation, for larger sizes than the CPU table. Aer with device="GPU" is timed
-forward-only where qiskit-aer-gpu is installed.
+CUDA synchronisation, for larger sizes than the CPU table. The peers on the same card, where
+installed: PennyLane ``default.qubit`` with torch tensors on CUDA (backprop, broadcast; the
+GPU path PennyLane offers without cuQuantum) fwd+bwd, and Aer with device="GPU" forward-only.
 
     python benchmarks/gpu_bench.py --markdown gpu_bench.md
     python benchmarks/gpu_bench.py --device cpu --sizes 8 --batches 4   # smoke run anywhere
@@ -56,6 +57,39 @@ def time_ours(num_qubits: int, batch: int, layers: int, device: torch.device, dt
     return full, forward
 
 
+def time_pennylane_cuda(num_qubits: int, batch: int, layers: int, device: torch.device, reps: int) -> str:
+    """Median fwd+bwd time (ms) of PennyLane default.qubit on CUDA torch tensors, as table text.
+
+    ``"-"`` where PennyLane is not installed, ``"OOM"`` where its kept states do not fit the card.
+    """
+    try:
+        import _peers
+    except ImportError:
+        return "-"
+    try:
+        import pennylane  # noqa: F401
+    except ImportError:
+        return "-"
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, num_qubits, generator=gen).to(device)
+    w = torch.rand(2 * num_qubits * layers, generator=gen).to(device)
+    try:
+        runner = _peers.pl_default_backprop(num_qubits, layers, x, w)
+        for _ in range(2):
+            runner.step()
+        times = []
+        for _ in range(reps):
+            _sync(device)
+            start = time.perf_counter()
+            runner.step()
+            _sync(device)
+            times.append((time.perf_counter() - start) * 1e3)
+    except torch.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        return "OOM"
+    return f"{statistics.median(times):.2f}"
+
+
 def time_aer_gpu(num_qubits: int, batch: int, layers: int, reps: int) -> float | None:
     """Median forward time (ms) of AerBackend(device="GPU"), or None where Aer has no GPU."""
     try:
@@ -85,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", default="1,64")
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--peer-max-qubits", type=int, default=16, help="largest n for the PennyLane peer")
     parser.add_argument("--markdown", help="also write the table to this file")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -92,16 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"GPU rows on {name}, torch {torch.__version__}, L={args.layers}; median ms per iteration",
         "",
-        "| n | B | ours fwd+bwd c64 | ours fwd c64 | ours fwd+bwd c128 | Aer GPU fwd |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| n | B | ours fwd+bwd c64 | ours fwd c64 | ours fwd+bwd c128 | PennyLane default.qubit CUDA fwd+bwd "
+        "| Aer GPU fwd |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in (int(s) for s in args.sizes.split(",")):
         for b in (int(s) for s in args.batches.split(",")):
             full64, fwd64 = time_ours(n, b, args.layers, device, torch.complex64, args.reps)
             full128, _ = time_ours(n, b, args.layers, device, torch.complex128, args.reps)
+            peer = time_pennylane_cuda(n, b, args.layers, device, args.reps) if n <= args.peer_max_qubits else "-"
             aer = time_aer_gpu(n, b, args.layers, args.reps) if device.type == "cuda" else None
             aer_text = "-" if aer is None else f"{aer:.2f}"
-            lines.append(f"| {n} | {b} | {full64:.2f} | {fwd64:.2f} | {full128:.2f} | {aer_text} |")
+            lines.append(f"| {n} | {b} | {full64:.2f} | {fwd64:.2f} | {full128:.2f} | {peer} | {aer_text} |")
             print(lines[-1], flush=True)
     text = "\n".join(lines)
     print(text)

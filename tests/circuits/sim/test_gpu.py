@@ -14,9 +14,8 @@ pytestmark = [
 ]
 
 
-def _mixed_circuit() -> Circuit:
+def _mixed_circuit(n: int) -> Circuit:
     """Constant gates, symbolic gates, and product angles x * w (the non-linear angle path)."""
-    n = 6
     x, w = ParameterVector("x", n), ParameterVector("w", n)
     products = Circuit(n)
     for q in range(n):
@@ -26,14 +25,16 @@ def _mixed_circuit() -> Circuit:
     return constant.compose(products).compose(symbolic)
 
 
+@pytest.mark.parametrize("num_qubits", [6, 13])
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
 @pytest.mark.parametrize("diff_method", ["adjoint", "backprop"])
-def test_cuda_matches_cpu(dtype, diff_method):
-    circuit = _mixed_circuit()
+def test_cuda_matches_cpu(num_qubits, dtype, diff_method):
+    """Both differentiation paths, both precisions; 13 qubits takes the paired 4x4 steps and long-run kernels."""
+    circuit = _mixed_circuit(num_qubits)
     real = torch.float64 if dtype == torch.complex128 else torch.float32
     gen = torch.Generator().manual_seed(1)
     values = {k: torch.rand(16, n, generator=gen, dtype=real) for k, n in circuit.parameters.items()}
-    obs = [Z(q) for q in range(6)] + [X(0) @ Z(5)]
+    obs = [Z(q) for q in range(num_qubits)] + [X(0) @ Z(num_qubits - 1)]
     results = {}
     for device in ("cpu", "cuda"):
         leaves = {k: v.to(device).requires_grad_() for k, v in values.items()}
