@@ -18,6 +18,12 @@ docs/performance.md):
 * ``R >= 128`` or tiny states: one broadcast ``matmul`` on the ``(B, L, d, R)`` view;
 * ``R`` in ``{2, 4}``: one ``matmul`` against the block matrix ``kron(M, I_R)``;
 * otherwise (``R == 1`` or ``8 <= R <= 64``, single-qubit gates): four elementwise ops.
+
+On CUDA the batched GEMMs of small matrices are far from the memory bandwidth (cuBLAS picks
+tile shapes for large matrices; measured on an H200 with benchmarks/gpu_kernels.py, see
+docs/performance.md), so single-qubit gates always take the elementwise form, and the gradient
+contraction takes a broadcast product and sum where that measured faster (single precision,
+or ``d == 2``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,12 @@ __all__ = [
 
 _TINY_STATE = 2048
 """Below this many amplitudes per call, launch overhead dominates: use the fewest ops."""
+
+ELEMENTWISE_DEVICES = {"cuda"}
+"""Device types whose kernels take the elementwise forms measured faster on GPUs (see the module doc)."""
+
+_PRODUCT_CHUNK_BYTES = 256 * 2**20
+"""Largest temporary of the broadcast-product gradient contraction; larger ones are summed in slices."""
 
 
 def _is_contiguous_run(qubits: Sequence[int]) -> bool:
@@ -95,13 +107,15 @@ def apply_matrix(
         return _finish(_move_back(torch.matmul(matrix, block), qubits, num_qubits), out)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     view = state.view(batch, left, d, right)
-    if right >= 128 or state.numel() <= _TINY_STATE or (k > 1 and right > 8):
+    tiny = state.numel() <= _TINY_STATE
+    gpu_form = state.device.type in ELEMENTWISE_DEVICES and k == 1 and not tiny
+    if not gpu_form and (right >= 128 or tiny or (k > 1 and right > 8)):
         operand = matrix.view(matrix.shape[0], 1, d, d)
         if out is None:
             return torch.matmul(operand, view).reshape(batch, -1)
         torch.matmul(operand, view, out=out.view(batch, left, d, right))
         return out
-    if right in (2, 4) or k > 1:  # k > 1 here means right <= 8
+    if not gpu_form and (right in (2, 4) or k > 1):  # k > 1 here means right <= 8
         block = (_kron_eye(matrix, right) if right > 1 else matrix).mT  # (B or 1, d*R, d*R)
         width = d * right
         if block.shape[0] == 1:  # shared matrix: one GEMM over every row of every sample
@@ -146,6 +160,9 @@ def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[
         b = _move_to_front(psi_conj, qubits, num_qubits)
         return torch.matmul(a, b.mT)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
+    single = phi.dtype in (torch.complex64, torch.float32)
+    if phi.device.type in ELEMENTWISE_DEVICES and (single or d == 2) and phi.numel() > _TINY_STATE:
+        return _product_gradient(phi.view(batch, left, d, right), psi_conj.view(batch, left, d, right))
     if left == 1:
         return torch.matmul(phi.view(batch, d, right), psi_conj.view(batch, d, right).mT)
     if right <= 4:
@@ -156,6 +173,29 @@ def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[
     a = phi.view(batch, left, d, right)
     b = psi_conj.view(batch, left, d, right)
     return torch.matmul(a, b.mT).sum(1)
+
+
+def _product_gradient(phi: torch.Tensor, psi_conj: torch.Tensor) -> torch.Tensor:
+    """``G[b, i, j] = sum_{l, r} phi[b, l, i, r] * psi_conj[b, l, j, r]`` as a broadcast product and sum.
+
+    The ``(B, L, d, d, R)`` temporary is summed in slices (of rows, then of runs) of at most
+    ``_PRODUCT_CHUNK_BYTES``.
+
+    Shape:
+        phi, psi_conj: ``(B, L, d, R)``. Returns ``(B, d, d)``.
+    """
+    _, left, d, right = phi.shape
+    pieces = -(-phi.numel() * d * phi.element_size() // _PRODUCT_CHUNK_BYTES)
+    row_step = max(1, left // pieces)
+    run_step = right if pieces <= left else max(1, right // -(-pieces // left))
+    total = None
+    for row in range(0, left, row_step):
+        for run in range(0, right, run_step):
+            a = phi[:, row : row + row_step, :, None, run : run + run_step]
+            b = psi_conj[:, row : row + row_step, None, :, run : run + run_step]
+            part = (a * b).sum(dim=(1, 4))
+            total = part if total is None else total + part
+    return total
 
 
 def _expand_diagonal(diagonal: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
