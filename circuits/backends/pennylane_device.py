@@ -226,17 +226,41 @@ _split_with_shots = _with_shots_only(split_non_commuting)
 _diagonalize_with_shots = _with_shots_only(diagonalize_measurements)
 
 
-def _as_real_tensor(value: Any, batch_size: int | None) -> torch.Tensor:
-    """A float64 tensor of shape ``(batch_size or 1,)`` from a scalar or a ``(batch_size,)`` parameter."""
-    if isinstance(value, torch.Tensor):
-        tensor = value.to(torch.float64) if not value.is_complex() else value.real.to(torch.float64)
+def _broadcast_size(value: Any) -> int | None:
+    """The batch size of an angle parameter: ``None`` for a scalar, the leading axis of a broadcast one."""
+    ndim = getattr(value, "ndim", 0)
+    return int(value.shape[0]) if ndim >= 1 else None
+
+
+def _real_column(values: list[Any]) -> torch.Tensor:
+    """One float64 tensor stacking scalars (``(k,)``) or broadcast ``(B,)`` parameters (``(B, k)``).
+
+    Torch parameters keep their autograd history (one ``stack`` and one cast for the whole column);
+    complex values give their real part, as PennyLane's real-angle gates do.
+    """
+    if all(isinstance(v, torch.Tensor) for v in values):
+        stacked = torch.stack(values, dim=-1)
     else:
-        array = np.asarray(qp.math.unwrap(value))
-        tensor = torch.as_tensor(np.real(array).astype(np.float64))
-    rows = batch_size or 1
-    if tensor.ndim == 0:
-        return tensor.reshape(1).expand(rows)
-    return tensor.reshape(-1).expand(rows) if tensor.numel() == 1 else tensor.reshape(rows)
+        parts = [v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(qp.math.unwrap(v))) for v in values]
+        stacked = torch.stack(parts, dim=-1)
+    if stacked.is_complex():
+        stacked = stacked.real
+    return stacked.to(torch.float64)
+
+
+@dataclasses.dataclass(frozen=True)
+class TapeTranslation:
+    """A tape as our circuit, with the values of its symbols.
+
+    Attributes:
+        circuit: angles are symbols of two vectors, ``b`` (broadcast parameters) and ``s`` (scalars).
+        params: ``{"b": (batch_size, k_b), "s": (k_s,)}`` float64, the vectors the circuit uses.
+        batch_size: the tape's broadcast size, ``None`` when no parameter has a batch axis.
+    """
+
+    circuit: Circuit
+    params: dict[str, torch.Tensor]
+    batch_size: int | None
 
 
 _CIRCUIT_CACHE_SIZE = 256
@@ -244,68 +268,83 @@ _CIRCUITS: OrderedDict[tuple, Circuit] = OrderedDict()
 """Translated circuits by tape structure: a training loop sends the same structure every step."""
 
 
-def _structure_key(num_qubits: int, plan: Sequence[tuple]) -> tuple | None:
-    """A hashable description of what the translation depends on, or ``None`` when it reads matrices."""
-    entries = []
-    for emit, qubits, start, stop, op in plan:
-        if emit is _matrix_gate or emit is _qubit_unitary:
-            return None
-        extra = op.hyperparameters.get("pauli_word") if emit is _pauli_rot else None
-        if emit is _multi_controlled_x:
-            extra = tuple(bool(v) for v in op.hyperparameters["control_values"])
-        entries.append((op.name, qubits, start, stop, extra))
-    return (num_qubits, tuple(entries))
-
-
-def tape_to_circuit(tape: QuantumScript, num_qubits: int) -> tuple[Circuit, torch.Tensor | None]:
+def tape_to_circuit(tape: QuantumScript, num_qubits: int) -> TapeTranslation:
     """Translate a tape on wires ``0 .. num_qubits-1`` into our circuit and its parameter values.
 
-    Every numeric parameter of the tape becomes a symbol ``p[j]`` of one
-    :class:`~circuits.ir.parameters.ParameterVector`, so circuits of the same structure are equal
-    (and share the compiled plan) whatever the parameter values.
+    Every numeric parameter of the tape becomes a symbol: ``b[j]`` where it is broadcast (has a
+    batch axis), ``s[j]`` where it is a scalar. Circuits of the same structure are equal (and share
+    the compiled plan) whatever the values, and scalar parameters stay unexpanded: the engine builds
+    their gate matrices once per call rather than once per batch entry. This reads the batch size
+    off the parameters instead of ``tape.batch_size``, which validates every operator (most of the
+    translation's cost at small sizes).
 
     Args:
         tape: a tape whose operators are all in :data:`SUPPORTED_OPERATIONS`, on integer wires.
         num_qubits: width of the circuit, ``>= 1``.
-
-    Returns:
-        ``(circuit, values)`` where ``values`` is ``None`` for a circuit without parameters.
-
-    Shape:
-        values: ``(batch_size or 1, k)`` float64, keeping the autograd history of torch parameters.
     """
-    batch_size = tape.batch_size
-    columns: list[torch.Tensor] = []
-    plan: list[tuple[_Emit, tuple[int, ...], int, int, qp.operation.Operator]] = []
+    broadcast: list[Any] = []
+    scalars: list[Any] = []
+    batch_size = None
+    plan: list[tuple[_Emit, tuple[int, ...], tuple[tuple[str, int], ...], qp.operation.Operator]] = []
     for op in tape.operations:
-        if _is_matrix_fallback(op):
-            plan.append((_matrix_gate, tuple(int(w) for w in op.wires), len(columns), len(columns), op))
+        name = op.name
+        if name not in _OPERATIONS:
+            if not _is_matrix_fallback(op):
+                raise qp.exceptions.DeviceError(
+                    f"Operator {name} reached qml_hybrid.qubit undecomposed; expected one of "
+                    f"{sorted(_OPERATIONS)}. Run the tape through the device's preprocess() first."
+                )
+            plan.append((_matrix_gate, tuple(int(w) for w in op.wires), (), op))
             continue
-        if op.name not in _OPERATIONS:
-            raise qp.exceptions.DeviceError(
-                f"Operator {op.name} reached qml_hybrid.qubit undecomposed; expected one of "
-                f"{sorted(_OPERATIONS)}. Run the tape through the device's preprocess() first."
-            )
-        emit, angular = _OPERATIONS[op.name]
-        start = len(columns)
+        emit, angular = _OPERATIONS[name]
+        slots: list[tuple[str, int]] = []
         if angular:
-            columns.extend(_as_real_tensor(x, batch_size) for x in op.data)
-        plan.append((emit, tuple(int(w) for w in op.wires), start, len(columns), op))
+            for value in op.data:
+                size = _broadcast_size(value)
+                if size is None:
+                    slots.append(("s", len(scalars)))
+                    scalars.append(value)
+                else:
+                    if batch_size is not None and size != batch_size:
+                        raise ValueError(
+                            f"{name} on wires {list(op.wires)} is broadcast over {size} values but an earlier "
+                            f"parameter over {batch_size}: every broadcast parameter of a tape needs the same length."
+                        )
+                    batch_size = size
+                    slots.append(("b", len(broadcast)))
+                    broadcast.append(value)
+        plan.append((emit, tuple(int(w) for w in op.wires), tuple(slots), op))
     key = _structure_key(num_qubits, plan)
     circuit = _CIRCUITS.get(key) if key is not None else None
     if circuit is None:
-        vector = ParameterVector("p", max(len(columns), 1))
+        vectors = {"b": ParameterVector("b", max(len(broadcast), 1)), "s": ParameterVector("s", max(len(scalars), 1))}
         operations: list[Operation] = []
-        for emit, qubits, start, stop, op in plan:
-            operations.extend(emit(qubits, [vector[j] for j in range(start, stop)], op))
+        for emit, qubits, slots, op in plan:
+            operations.extend(emit(qubits, [vectors[kind][j] for kind, j in slots], op))
         circuit = Circuit(num_qubits, operations)
         if key is not None:
             _CIRCUITS[key] = circuit
             if len(_CIRCUITS) > _CIRCUIT_CACHE_SIZE:
                 _CIRCUITS.popitem(last=False)
-    if not columns:
-        return circuit, None
-    return circuit, torch.stack(columns, dim=-1)
+    params = {}
+    if broadcast:
+        params["b"] = _real_column(broadcast)
+    if scalars:
+        params["s"] = _real_column(scalars)
+    return TapeTranslation(circuit, params, batch_size)
+
+
+def _structure_key(num_qubits: int, plan: Sequence[tuple]) -> tuple | None:
+    """A hashable description of what the translation depends on, or ``None`` when it reads matrices."""
+    entries = []
+    for emit, qubits, slots, op in plan:
+        if emit is _matrix_gate or emit is _qubit_unitary:
+            return None
+        extra = op.hyperparameters.get("pauli_word") if emit is _pauli_rot else None
+        if emit is _multi_controlled_x:
+            extra = tuple(bool(v) for v in op.hyperparameters["control_values"])
+        entries.append((op.name, qubits, slots, extra))
+    return (num_qubits, tuple(entries))
 
 
 def _is_torch_config(config: ExecutionConfig | None, circuit: QuantumScript | None) -> bool:
@@ -428,39 +467,39 @@ class QmlHybridQubit(Device):
         """Run every tape on our engine (one batched engine call per broadcast tape)."""
         return tuple(self._execute_tape(tape) for tape in circuits)
 
-    def _final_state(self, tape: QuantumScript, extra_ops: Sequence[qp.operation.Operator] = ()) -> torch.Tensor:
-        """Our engine's final state over ``len(tape.wires)`` qubits, shape ``(batch or 1, 2**n)``."""
+    def _final_state(
+        self, tape: QuantumScript, extra_ops: Sequence[qp.operation.Operator] = ()
+    ) -> tuple[torch.Tensor, bool]:
+        """Our engine's final state, ``(batch or 1, 2**n)`` over ``n = len(tape.wires)``, and whether it is batched."""
         num_wires = len(tape.wires)
-        ops = list(tape.operations) + list(extra_ops)
         if extra_ops:
-            ops = [leaf for op in ops for leaf in _decompose_to_supported(op)]
-        work = tape.copy(operations=ops)
-        circuit, values = tape_to_circuit(work, max(num_wires, 1))
-        params = {} if values is None else {"p": values}
-        return self._engine.run(circuit, params, measurement=StateVector())
+            ops = [leaf for op in [*tape.operations, *extra_ops] for leaf in _decompose_to_supported(op)]
+            tape = tape.copy(operations=ops)
+        translation = tape_to_circuit(tape, max(num_wires, 1))
+        state = self._engine.run(translation.circuit, translation.params, measurement=StateVector())
+        return state, translation.batch_size is not None
 
     def _execute_tape(self, tape: QuantumScript) -> Any:
         tape = tape.map_to_standard_wires()
         num_wires = len(tape.wires)
-        batched = tape.batch_size is not None
         keep_torch = any(isinstance(p, torch.Tensor) for p in tape.get_parameters(trainable_only=False))
         if not tape.shots:
             observables = _pauli_sums(tape.measurements)
             if observables is not None:  # every measurement an expval of Pauli words: one engine call
-                circuit, values = tape_to_circuit(tape, max(num_wires, 1))
-                params = {} if values is None else {"p": values}
-                table = self._engine.run(circuit, params, measurement=Expectation(observables))
-                table = table if batched else table[0]
+                translation = tape_to_circuit(tape, max(num_wires, 1))
+                table = self._engine.run(translation.circuit, translation.params, measurement=Expectation(observables))
+                table = table if translation.batch_size is not None else table[0]
                 results = tuple(_to_output(table[..., k], keep_torch) for k in range(len(observables)))
                 return results[0] if len(results) == 1 else results
-            state = self._final_state(tape)
+            state, batched = self._final_state(tape)
             state = _shape_state(state, num_wires, batched)
             results = tuple(measure(mp, state, is_state_batched=batched) for mp in tape.measurements)
             results = tuple(_to_output(r, keep_torch) for r in results)
             return results[0] if len(results) == 1 else results
 
         diagonalizing = _diagonalizing_gates(tape.measurements)
-        state = self._final_state(tape, diagonalizing).detach()
+        state, batched = self._final_state(tape, diagonalizing)
+        state = state.detach()
         probs = probabilities(state)
         n = max(num_wires, 1)
         samples = sample_bits(probs, n, tuple(range(n)), tape.shots.total_shots, self._generator)

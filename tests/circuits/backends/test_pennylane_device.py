@@ -136,7 +136,7 @@ def test_broadcast_tape_runs_as_one_engine_call(monkeypatch):
     original = TorchBackend.run
 
     def spy(self, circuit, params=None, **kwargs):
-        calls.append(tuple(params["p"].shape) if params else ())
+        calls.append(tuple(params["b"].shape) if params else ())
         return original(self, circuit, params, **kwargs)
 
     monkeypatch.setattr(TorchBackend, "run", spy)
@@ -151,10 +151,31 @@ def test_broadcast_tape_runs_as_one_engine_call(monkeypatch):
 def test_repeated_structure_gives_equal_circuits():
     tape = qp.tape.QuantumScript([qp.RX(0.1, 0), qp.CRZ(0.2, [0, 1])], [qp.expval(qp.Z(1))])
     other = qp.tape.QuantumScript([qp.RX(-2.0, 0), qp.CRZ(1.5, [0, 1])], [qp.expval(qp.Z(1))])
-    (c1, v1), (c2, v2) = tape_to_circuit(tape, 2), tape_to_circuit(other, 2)
-    assert c1 == c2 and hash(c1) == hash(c2)
-    torch.testing.assert_close(v1, torch.tensor([[0.1, 0.2]], dtype=torch.float64), atol=0, rtol=0)
-    torch.testing.assert_close(v2, torch.tensor([[-2.0, 1.5]], dtype=torch.float64), atol=0, rtol=0)
+    first, second = tape_to_circuit(tape, 2), tape_to_circuit(other, 2)
+    assert first.circuit == second.circuit and hash(first.circuit) == hash(second.circuit)
+    assert first.batch_size is None and set(first.params) == {"s"}
+    torch.testing.assert_close(first.params["s"], torch.tensor([0.1, 0.2], dtype=torch.float64), atol=0, rtol=0)
+    torch.testing.assert_close(second.params["s"], torch.tensor([-2.0, 1.5], dtype=torch.float64), atol=0, rtol=0)
+
+
+def test_broadcast_and_scalar_parameters_are_separate_vectors():
+    """Broadcast angles become ``b`` with a batch axis; scalars stay ``s`` (not expanded to the batch)."""
+    weight = torch.tensor(0.3, dtype=torch.float32, requires_grad=True)
+    tape = qp.tape.QuantumScript(
+        [qp.RY(torch.tensor([0.1, 0.2, 0.3]), 0), qp.RZ(weight, 0), qp.CRX(np.array([1.0, 2.0, 3.0]), [0, 1])],
+        [qp.expval(qp.Z(1))],
+    )
+    translation = tape_to_circuit(tape, 2)
+    assert translation.batch_size == 3 == tape.batch_size
+    assert translation.params["b"].shape == (3, 2) and translation.params["s"].shape == (1,)
+    assert translation.params["s"].dtype == torch.float64 and translation.params["s"].requires_grad
+    torch.testing.assert_close(translation.params["b"][:, 1], torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))
+
+
+def test_mismatched_broadcast_lengths_are_refused():
+    tape = qp.tape.QuantumScript([qp.RY(np.array([0.1, 0.2]), 0), qp.RZ(np.array([1.0, 2.0, 3.0]), 0)])
+    with pytest.raises(ValueError, match="broadcast over 3 values but an earlier parameter over 2"):
+        tape_to_circuit(tape, 1)
 
 
 def test_torch_best_is_backprop_through_the_engine():
