@@ -244,6 +244,10 @@ def available_memory_bytes(device: torch.device) -> int:
     return 2**62
 
 
+_ALWAYS_FITS_BYTES = 16 * 2**20
+"""Requests this small are not checked: reading the free memory costs more than a small simulation."""
+
+
 def check_state_memory(
     num_qubits: int, batch_size: int, itemsize: int, device: torch.device, *, copies: int = 3
 ) -> None:
@@ -257,6 +261,8 @@ def check_state_memory(
         copies: how many states the simulation holds at once.
     """
     needed = copies * batch_size * itemsize * (2**num_qubits)
+    if needed <= _ALWAYS_FITS_BYTES:
+        return
     available = available_memory_bytes(device)
     if needed > available:
         raise SimulationMemoryError(

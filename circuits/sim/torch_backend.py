@@ -33,6 +33,9 @@ _BACKPROP_MEMORY_LIMIT = 4 << 30
 """``diff_method="auto"`` keeps every intermediate state (backprop) only while they fit in this many bytes
 (and in a quarter of the free memory); beyond, it switches to the adjoint method."""
 
+_BACKPROP_ALWAYS_AFFORDABLE = 64 << 20
+"""Kept states this small take backprop without reading the free memory (a file read per call)."""
+
 
 @dataclass(frozen=True)
 class TorchOptions:
@@ -146,8 +149,11 @@ class TorchBackend(Backend):
         method = self.options.diff_method
         if method == "auto":
             kept = 3 * len(plan.steps) * batch_size * state_dtype.itemsize * 2**circuit.num_qubits
-            affordable = min(_BACKPROP_MEMORY_LIMIT, available_memory_bytes(device) // 4)
-            method = "backprop" if kept <= affordable else "adjoint"
+            if kept <= _BACKPROP_ALWAYS_AFFORDABLE:
+                method = "backprop"
+            else:
+                affordable = min(_BACKPROP_MEMORY_LIMIT, available_memory_bytes(device) // 4)
+                method = "backprop" if kept <= affordable else "adjoint"
         state = simulate(plan, tensors, batch_size, state_dtype, device, method)
         n = circuit.num_qubits
         if isinstance(measurement, StateVector):

@@ -232,6 +232,7 @@ def test_auto_switches_to_adjoint_when_intermediate_states_would_not_fit(monkeyp
     monkeypatch.setattr(torch_backend, "simulate", spy)
     _loss_and_grads(TorchBackend(dtype=torch.complex128))
     monkeypatch.setattr(torch_backend, "_BACKPROP_MEMORY_LIMIT", 1024)
+    monkeypatch.setattr(torch_backend, "_BACKPROP_ALWAYS_AFFORDABLE", 0)
     _loss_and_grads(TorchBackend(dtype=torch.complex128))
     assert calls == ["backprop", "adjoint"]
     with pytest.raises(ValueError, match="diff_method must be 'auto', 'adjoint' or 'backprop', got 'fast'"):
