@@ -273,6 +273,8 @@ class _FromQiskitParameters:
 
     def value(self, value: Any, context: str) -> Angle:
         """A Qiskit gate parameter (number or expression) as an :class:`Angle`."""
+        if isinstance(value, Parameter):  # a bare parameter (or vector element): no algebra needed
+            return self.symbol(value)
         if isinstance(value, ParameterExpression):
             if not value.parameters:
                 return as_angle(_real(complex(value), context))
