@@ -1,0 +1,487 @@
+"""The fit loop: any ``torch.nn.Module``, loss, optimizer and scheduler, with checkpoints and resume.
+
+::
+
+    config = FitConfig(epochs=20, batch_size=32, seed=1, grad_clip_norm=1.0, early_stopping_patience=5)
+    result = fit(model, nn.CrossEntropyLoss(), optimizer, (x_train, y_train), config=config,
+                 validation=(x_val, y_val), metrics={"accuracy": accuracy}, out_dir="runs/a")
+    # killed? the same call with resume=True continues from runs/a/checkpoint.pt
+
+What it guarantees:
+
+* **Repeatable.** The data order of epoch ``e`` depends on ``(seed, e)`` alone (a
+  :class:`~torch.utils.data.DistributedSampler` permutation, also in a single process), and torch's
+  global generator (dropout, noise layers) runs inside :func:`torch.random.fork_rng`, seeded with
+  ``seed + rank``, so the caller's own random state is untouched and a CPU run is bit-for-bit
+  repeatable. Nothing seeds the global generator outside that scope.
+* **Resumable.** After every epoch the model, optimizer, scheduler, generator states, history and
+  early-stopping state are saved atomically (see :mod:`qml.training.checkpoint`); a run killed at any
+  point and resumed ends with the same weights as one that never stopped.
+* **Safe.** A NaN or infinite loss stops the run with the epoch and step, before the bad step
+  touches the weights, and leaves the last good checkpoint in place.
+* **Data-parallel.** Given a :class:`~qml.training.distributed.DistributedContext` from
+  :func:`~qml.training.distributed.init_distributed`, the model trains under DDP: each rank takes
+  ``batch_size / world_size`` samples of every global batch, gradients are averaged, and only rank 0
+  writes files. With the same seed and global batch it follows the single-process run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from tqdm.auto import tqdm
+
+from qml.training.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from qml.training.distributed import DistributedContext, single_process
+from qml.training.errors import CheckpointError, NonFiniteLossError, OutputDirectoryError
+from qml.training.metrics import MetricFn, write_metrics
+
+__all__ = ["CHECKPOINT", "BEST", "METRICS", "FitConfig", "FitResult", "fit", "validation_split"]
+
+CHECKPOINT = "checkpoint.pt"
+"""File name of the last epoch's checkpoint inside the output directory."""
+BEST = "best.pt"
+"""File name of the best epoch's model weights (by the monitored metric) inside the output directory."""
+METRICS = "metrics.jsonl"
+"""File name of the per-epoch metrics (JSON lines) inside the output directory."""
+
+DataSource = Dataset | tuple[torch.Tensor, ...]
+"""A dataset yielding ``(inputs, targets)``, or a tuple of tensors sharing their first axis."""
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How to train.
+
+    Attributes:
+        epochs: number of passes over the training data.
+        batch_size: samples per optimizer step, over all ranks together (the global batch).
+        seed: decides the data order and torch's generator inside the loop (``0`` is a seed).
+        shuffle: reshuffle the training data every epoch (``False``: always in order, e.g. for sequences).
+        grad_clip_norm: clip the gradients' global 2-norm to this value before every step (``None``: off).
+        early_stopping_patience: stop after this many epochs without improvement of ``monitor``
+            (``None``: never stop early).
+        early_stopping_min_delta: the least change that counts as an improvement.
+        monitor: the history key early stopping and ``best.pt`` follow; ``None`` is ``val_loss`` with
+            validation data, else ``train_loss``.
+        monitor_mode: ``"min"``, ``"max"``, or ``"auto"`` (``max`` for keys with "acc", else ``min``).
+        eval_batch_size: batch size of the validation pass.
+        progress: show a progress bar per epoch (rank 0).
+        verbose: print one line per epoch (rank 0).
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    seed: int = 0
+    shuffle: bool = True
+    grad_clip_norm: float | None = None
+    early_stopping_patience: int | None = None
+    early_stopping_min_delta: float = 0.0
+    monitor: str | None = None
+    monitor_mode: Literal["min", "max", "auto"] = "auto"
+    eval_batch_size: int = 1024
+    progress: bool = True
+    verbose: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"FitConfig.{name} must be a positive int, got {value!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"FitConfig.seed must be a non-negative int, got {self.seed!r}.")
+        if self.grad_clip_norm is not None and not (self.grad_clip_norm > 0 and math.isfinite(self.grad_clip_norm)):
+            raise ValueError(f"FitConfig.grad_clip_norm must be positive or None, got {self.grad_clip_norm!r}.")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ValueError(
+                f"FitConfig.early_stopping_patience must be >= 1 or None, got {self.early_stopping_patience!r}."
+            )
+        if self.monitor_mode not in ("min", "max", "auto"):
+            raise ValueError(f"FitConfig.monitor_mode must be 'min', 'max' or 'auto', got {self.monitor_mode!r}.")
+
+
+_RESUMABLE_CHANGES = frozenset({"epochs", "progress", "verbose", "eval_batch_size"})
+"""Config fields a resumed run may change; any other change would make it a different run."""
+
+
+@dataclass
+class FitResult:
+    """What a run did.
+
+    Attributes:
+        history: one record per epoch: ``epoch``, ``train_loss``, ``val_loss`` and ``val_<metric>`` with
+            validation data, ``lr``, ``time_s``.
+        best_epoch: the epoch with the best monitored value (``None`` before any epoch).
+        best_value: that value.
+        stopped_early: whether early stopping ended the run.
+        out_dir: where checkpoint, best weights and metrics were written (``None``: nowhere).
+    """
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_value: float | None = None
+    stopped_early: bool = False
+    out_dir: Path | None = None
+
+
+def validation_split(
+    data: DataSource, fraction: float, seed: int, *, shuffle: bool = True
+) -> tuple[TensorDataset | Dataset, TensorDataset | Dataset]:
+    """Split off ``fraction`` of ``data`` for validation: a seeded random subset, or the tail when not shuffling.
+
+    The tail (``shuffle=False``) keeps a time series chronological.
+
+    Returns:
+        ``(train, validation)`` datasets.
+    """
+    dataset = _as_dataset(data)
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must lie in (0, 1), got {fraction!r}.")
+    size = len(dataset)
+    held = round(fraction * size)
+    if held < 1 or held >= size:
+        raise ValueError(f"a validation fraction of {fraction} of {size} samples leaves an empty part.")
+    if shuffle:
+        order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
+    else:
+        order = list(range(size))
+    cut = size - held
+    return torch.utils.data.Subset(dataset, order[:cut]), torch.utils.data.Subset(dataset, order[cut:])
+
+
+def _as_dataset(data: DataSource) -> Dataset:
+    if isinstance(data, tuple):
+        if not data or not all(isinstance(t, torch.Tensor) for t in data):
+            raise TypeError("training data as a tuple must hold tensors, e.g. (inputs, targets).")
+        lengths = {t.shape[0] for t in data}
+        if len(lengths) != 1:
+            shapes = ", ".join(str(tuple(t.shape)) for t in data)
+            raise ValueError(f"the tensors of a dataset need the same first (sample) axis, got shapes {shapes}.")
+        return TensorDataset(*data)
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a torch Dataset or a tuple of tensors, got {type(data).__name__}.")
+    return data
+
+
+def _monitor(config: FitConfig, has_validation: bool) -> tuple[str, str]:
+    key = config.monitor or ("val_loss" if has_validation else "train_loss")
+    mode = config.monitor_mode
+    if mode == "auto":
+        mode = "max" if "acc" in key else "min"
+    return key, mode
+
+
+def _prepare_out_dir(out_dir: Path | None, resume: bool, overwrite: bool, ctx: DistributedContext) -> None:
+    if out_dir is None:
+        return
+    existing = [name for name in (CHECKPOINT, METRICS, BEST) if (out_dir / name).exists()]
+    if existing and not resume and not overwrite:
+        raise OutputDirectoryError(
+            f"Output directory {out_dir} already holds a run ({', '.join(existing)}). "
+            "Continue it with --resume, replace it with --overwrite, or choose another --out."
+        )
+    if overwrite and not resume and ctx.is_main:
+        for name in existing:
+            (out_dir / name).unlink()
+    ctx.barrier()
+
+
+def _check_resumable(saved: Mapping[str, Any], config: FitConfig, run_info: Mapping[str, Any], path: Path) -> None:
+    current = dataclasses.asdict(config)
+    changed = [
+        f"{key}: {saved['config'].get(key)!r} -> {value!r}"
+        for key, value in current.items()
+        if key not in _RESUMABLE_CHANGES and saved["config"].get(key) != value
+    ]
+    saved_info = saved.get("run_info", {})
+    changed += [
+        f"{key}: {saved_info.get(key)!r} -> {value!r}"
+        for key, value in run_info.items()
+        if key not in _RESUMABLE_CHANGES and saved_info.get(key) != value
+    ]
+    if changed:
+        raise CheckpointError(
+            f"Checkpoint {path} belongs to a different run ({'; '.join(changed)}). Resume with the original "
+            "settings (only the number of epochs may grow), or start a new run in another directory."
+        )
+
+
+def _evaluate(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    dataset: Dataset,
+    metrics: Mapping[str, MetricFn],
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """Loss and metrics on the whole dataset, computed from the concatenated outputs."""
+    was_training = model.training
+    model.eval()
+    outputs, targets = [], []
+    with torch.no_grad():
+        for inputs, target in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+            outputs.append(model(inputs.to(device)))
+            targets.append(target.to(device))
+    model.train(was_training)
+    output, target = torch.cat(outputs), torch.cat(targets)
+    record = {"val_loss": float(loss_fn(output, target))}
+    for name, metric in metrics.items():
+        record[f"val_{name}"] = float(metric(output, target))
+    return record
+
+
+def _improved(value: float, best: float | None, mode: str, min_delta: float) -> bool:
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    train: DataSource,
+    *,
+    config: FitConfig,
+    validation: DataSource | None = None,
+    scheduler: Any = None,
+    metrics: Mapping[str, MetricFn] | None = None,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    run_info: Mapping[str, Any] | None = None,
+    distributed: DistributedContext | None = None,
+) -> FitResult:
+    """Train ``model`` and return its history; the model's weights are trained in place.
+
+    Args:
+        model: any module mapping a batch of inputs to outputs ``loss_fn`` accepts.
+        loss_fn: ``loss_fn(outputs, targets) -> scalar``, a mean over the batch.
+        optimizer: built on ``model.parameters()``.
+        train: training data, ``(inputs, targets)`` tensors or a dataset of such pairs.
+        config: epochs, batch size, seed, clipping, early stopping, display.
+        validation: evaluated after every epoch (``val_loss`` and ``val_<metric>``).
+        scheduler: a learning-rate scheduler stepped once per epoch (``ReduceLROnPlateau`` gets the
+            monitored value).
+        metrics: ``{name: metric(outputs, targets)}`` evaluated on the validation data.
+        out_dir: where ``checkpoint.pt``, ``best.pt`` and ``metrics.jsonl`` go (``None``: nothing written).
+        resume: continue the run saved in ``out_dir``.
+        overwrite: replace a run already in ``out_dir``.
+        run_info: plain values describing the run (recipe name, hyperparameters); saved in the
+            checkpoint and checked on resume.
+        distributed: the data-parallel context (``None``: one process on the model's device).
+
+    Returns:
+        The run's :class:`FitResult`.
+
+    Raises:
+        OutputDirectoryError: ``out_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set.
+        CheckpointError: nothing to resume, or the checkpoint belongs to a run with other settings.
+        NonFiniteLossError: the loss became NaN or infinite (the last good checkpoint is kept).
+        ValueError: a batch size that does not divide among the ranks, or bad data shapes.
+    """
+    ctx = distributed or single_process(next((p.device for p in model.parameters()), torch.device("cpu")))
+    if config.batch_size % ctx.world_size:
+        raise ValueError(
+            f"batch_size {config.batch_size} does not divide among {ctx.world_size} processes; "
+            f"use a multiple of {ctx.world_size}."
+        )
+    run = _Run(
+        model=model,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        config=config,
+        train_set=_as_dataset(train),
+        val_set=_as_dataset(validation) if validation is not None else None,
+        metrics=dict(metrics or {}),
+        out_dir=Path(out_dir) if out_dir is not None else None,
+        run_info=dict(run_info or {}),
+        ctx=ctx,
+    )
+    _prepare_out_dir(run.out_dir, resume, overwrite, ctx)
+    return run.execute(resume)
+
+
+@dataclass
+class _Run:
+    """One call of :func:`fit`: its inputs and the state that checkpoints carry."""
+
+    model: nn.Module
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    config: FitConfig
+    train_set: Dataset
+    val_set: Dataset | None
+    metrics: dict[str, MetricFn]
+    out_dir: Path | None
+    run_info: dict[str, Any]
+    ctx: DistributedContext
+    result: FitResult = field(init=False)
+    bad_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        self.result = FitResult(out_dir=self.out_dir)
+        self.monitor, self.mode = _monitor(self.config, self.val_set is not None)
+
+    def execute(self, resume: bool) -> FitResult:
+        self.model.to(self.ctx.device)
+        start_epoch, saved_rng = self._restore() if resume else (1, None)
+        trained: nn.Module = self.model
+        if self.ctx.active:
+            device_ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
+            trained = nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)
+        sampler = DistributedSampler(
+            self.train_set,
+            num_replicas=self.ctx.world_size,
+            rank=self.ctx.rank,
+            shuffle=self.config.shuffle,
+            seed=self.config.seed,
+        )
+        loader = DataLoader(self.train_set, batch_size=self.config.batch_size // self.ctx.world_size, sampler=sampler)
+        cuda_devices = [self.ctx.device.index or 0] if self.ctx.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            if saved_rng is not None:
+                set_rng_states(saved_rng)
+            else:
+                torch.random.default_generator.manual_seed(self.config.seed + self.ctx.rank)
+                if cuda_devices:
+                    torch.cuda.manual_seed(self.config.seed + self.ctx.rank)
+            for epoch in range(start_epoch, self.config.epochs + 1):
+                started = time.perf_counter()
+                sampler.set_epoch(epoch)
+                record = {"epoch": epoch, "train_loss": self._train_epoch(trained, loader, epoch)}
+                self._end_epoch(record, started)
+                if self.result.stopped_early:
+                    break
+        return self.result
+
+    def _restore(self) -> tuple[int, dict[str, Any]]:
+        """Load the checkpoint of ``out_dir``; return the first epoch to run and the saved generator states."""
+        if self.out_dir is None:
+            raise CheckpointError("resume=True needs out_dir, the directory holding checkpoint.pt.")
+        path = self.out_dir / CHECKPOINT
+        saved = load_checkpoint(path)
+        _check_resumable(saved, self.config, self.run_info, path)
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        if self.scheduler is not None and saved.get("scheduler") is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        self.result.history = list(saved["history"])
+        self.result.best_epoch, self.result.best_value = saved["best_epoch"], saved["best_value"]
+        self.bad_epochs = saved["bad_epochs"]
+        if self.ctx.is_main:  # drop the lines of an epoch that ran after the checkpoint
+            write_metrics(self.out_dir / METRICS, self.result.history)
+        return saved["epoch"] + 1, saved["rng"]
+
+    def _train_epoch(self, trained: nn.Module, loader: DataLoader, epoch: int) -> float:
+        """One pass over the training data; returns the mean training loss over all ranks."""
+        ctx, config = self.ctx, self.config
+        trained.train()
+        totals = torch.zeros(2, dtype=torch.float64)  # sum of loss * samples, samples
+        batches = tqdm(
+            loader,
+            desc=f"epoch {epoch}/{config.epochs}",
+            unit="batch",
+            leave=False,
+            disable=not (ctx.is_main and config.progress),
+            dynamic_ncols=True,
+        )
+        with batches:
+            for step, (inputs, targets) in enumerate(batches, start=1):
+                inputs, targets = inputs.to(ctx.device), targets.to(ctx.device)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss = self.loss_fn(trained(inputs), targets)
+                value = float(loss.detach())
+                if ctx.sum(torch.tensor([0.0 if math.isfinite(value) else 1.0])).item() > 0:
+                    raise self._non_finite(value, epoch, step)  # every rank stops together: DDP would hang
+                loss.backward()
+                if config.grad_clip_norm is not None:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip_norm)
+                self.optimizer.step()
+                totals += torch.tensor([value * inputs.shape[0], inputs.shape[0]], dtype=torch.float64)
+                if step % 10 == 0 or step == len(loader):
+                    batches.set_postfix(loss=f"{value:.4g}", refresh=False)
+        totals = ctx.sum(totals)
+        return float(totals[0] / totals[1])
+
+    def _non_finite(self, value: float, epoch: int, step: int) -> NonFiniteLossError:
+        checkpoint = self.out_dir / CHECKPOINT if self.out_dir is not None else None
+        kept = ""
+        if checkpoint is not None and checkpoint.exists():
+            kept = f"The last good checkpoint (epoch {epoch - 1}) is {checkpoint}; "
+        return NonFiniteLossError(
+            f"The loss is {value:.6g} at epoch {epoch}, step {step}: training stopped before this step changed "
+            f"the weights. {kept}lower the learning rate or set grad_clip_norm, then resume.",
+            epoch,
+            step,
+        )
+
+    def _end_epoch(self, record: dict[str, float], started: float) -> None:
+        """Validate, step the scheduler, update early stopping, save, report."""
+        config, result = self.config, self.result
+        if self.val_set is not None:
+            record.update(
+                _evaluate(self.model, self.loss_fn, self.val_set, self.metrics, config.eval_batch_size, self.ctx.device)
+            )
+        record["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        if self.monitor not in record:
+            raise KeyError(f"monitor {self.monitor!r} is not in the epoch record; choose one of {sorted(record)}.")
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(record[self.monitor])
+        elif self.scheduler is not None:
+            self.scheduler.step()
+        record["time_s"] = time.perf_counter() - started
+        result.history.append(record)
+        epoch, value = int(record["epoch"]), record[self.monitor]
+        improved = _improved(value, result.best_value, self.mode, config.early_stopping_min_delta)
+        if improved:
+            result.best_epoch, result.best_value, self.bad_epochs = epoch, value, 0
+        else:
+            self.bad_epochs += 1
+        patience = config.early_stopping_patience
+        result.stopped_early = patience is not None and self.bad_epochs >= patience and epoch < config.epochs
+        if self.out_dir is not None and self.ctx.is_main:
+            self._save(epoch, improved)
+        self.ctx.barrier()
+        if self.ctx.is_main and config.verbose:
+            shown = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "time_s", "lr"))
+            tqdm.write(f"epoch {epoch}/{config.epochs}  {shown}  ({record['time_s']:.1f} s)")
+            if result.stopped_early:
+                tqdm.write(
+                    f"early stop: {self.monitor} did not improve for {patience} epochs "
+                    f"(best {result.best_value:.4g} at epoch {result.best_epoch})"
+                )
+
+    def _save(self, epoch: int, improved: bool) -> None:
+        assert self.out_dir is not None
+        if improved:
+            best = {"epoch": epoch, "model": self.model.state_dict(), self.monitor: self.result.best_value}
+            save_checkpoint(self.out_dir / BEST, best)
+        state = {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "rng": rng_states(),
+            "history": self.result.history,
+            "best_epoch": self.result.best_epoch,
+            "best_value": self.result.best_value,
+            "bad_epochs": self.bad_epochs,
+            "config": dataclasses.asdict(self.config),
+            "run_info": self.run_info,
+        }
+        save_checkpoint(self.out_dir / CHECKPOINT, state)
+        write_metrics(self.out_dir / METRICS, self.result.history)
