@@ -10,6 +10,7 @@ from qml.training.distributed import DistributedContext, init_distributed, singl
 from qml.training.errors import CheckpointError, NonFiniteLossError, OutputDirectoryError, TrainingError
 from qml.training.fit import BEST, CHECKPOINT, METRICS, FitConfig, FitResult, fit, validation_split
 from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error, read_metrics
+from qml.training.plots import confusion_matrix, plot_confusion_matrix, plot_history, plot_predictions
 
 __all__ = [
     "BEST",
@@ -23,11 +24,15 @@ __all__ = [
     "OutputDirectoryError",
     "TrainingError",
     "accuracy",
+    "confusion_matrix",
     "fit",
     "init_distributed",
     "load_checkpoint",
     "mean_absolute_error",
     "mean_squared_error",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_predictions",
     "read_metrics",
     "save_checkpoint",
     "single_process",
