@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``qml`` command."""
     parser = _Parser(
         prog="qml",
-        description="qml-hybrid command line: simulate OpenQASM circuits.",
+        description="qml-hybrid command line: simulate OpenQASM circuits, train hybrid models.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run = commands.add_parser(
@@ -108,14 +108,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{torch,aer}",
         help="simulator: 'torch' (our engine, default) or 'aer' (Qiskit Aer statevector)",
     )
-    run.add_argument(
-        "--shots", type=_positive_int, default=None, metavar="N", help="sample N shots and print counts"
-    )
+    run.add_argument("--shots", type=_positive_int, default=None, metavar="N", help="sample N shots and print counts")
     run.add_argument(
         "--seed", type=_seed, default=None, metavar="S", help="sampler seed (with --shots), for reproducible counts"
     )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    from qml.cli_training import add_training_commands
+
+    add_training_commands(commands, _positive_epochs, _seed)
     return parser
+
+
+def _positive_epochs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 # -- bit order -----------------------------------------------------------------------------
@@ -262,11 +273,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     from circuits.errors import CircuitError
 
     try:
-        return _run_command(args, sys.stdout)
-    except (CliError, CircuitError, ValueError, ImportError) as exc:
+        if args.command == "run":
+            return _run_command(args, sys.stdout)
+        from qml import cli_training
+
+        if args.command == "recipes":
+            return cli_training.recipes_command(sys.stdout)
+        if args.out is None:
+            args.out = f"runs/{args.recipe}"
+        return cli_training.train_command(args, sys.stdout)
+    except Exception as exc:
+        if not isinstance(exc, (CliError, CircuitError, ValueError, ImportError, *_user_errors())):
+            raise
         message = " ".join(str(exc).split())
         print(f"qml {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The training toolkit's user errors, loaded only once a training command runs."""
+    if "qml.training" not in sys.modules:
+        return ()
+    from qml.recipes import UnknownRecipeError
+    from qml.training import TrainingError
+
+    return (TrainingError, UnknownRecipeError)
 
 
 if __name__ == "__main__":

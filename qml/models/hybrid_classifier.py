@@ -1,0 +1,71 @@
+"""A hybrid classifier: a linear encoder, a data re-uploading circuit, a linear head."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from circuits import Z
+from circuits.backend import Backend
+from circuits.library import data_reuploading
+from qml.layers import QuantumLayer
+
+__all__ = ["HybridClassifier"]
+
+
+class HybridClassifier(nn.Module):
+    """``Linear(num_features -> num_qubits) -> pi * tanh -> QuantumLayer -> Linear(num_qubits -> num_classes)``.
+
+    * the encoder maps the features to ``num_qubits`` angles in ``(-pi, pi)``;
+    * the quantum layer is a data re-uploading circuit (Pérez-Salinas et al. 2020,
+      :func:`circuits.library.data_reuploading`) read out as ``<Z_i>`` on every qubit;
+    * the head turns the ``num_qubits`` expectation values into class logits.
+
+    Args:
+        num_features: input features per sample.
+        num_classes: number of classes (logits per sample).
+        num_qubits: width of the circuit.
+        num_layers: re-uploading layers of the circuit.
+        backend: where the circuit runs.
+        generator: draws every initial weight (classical and quantum), so a seed fixes the model.
+
+    Shape:
+        - Input: ``(batch_size, num_features)``.
+        - Output: ``(batch_size, num_classes)`` logits.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        num_classes: int,
+        num_qubits: int,
+        num_layers: int,
+        backend: Backend,
+        generator: torch.Generator,
+    ) -> None:
+        super().__init__()
+        self.encoder = _seeded_linear(num_features, num_qubits, generator)
+        circuit = data_reuploading(num_qubits, num_layers, inputs="x", weights="w")
+        self.quantum = QuantumLayer(circuit, [Z(i) for i in range(num_qubits)], backend, generator=generator)
+        self.head = _seeded_linear(num_qubits, num_classes, generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch."""
+        angles = math.pi * torch.tanh(self.encoder(x))
+        return self.head(self.quantum(angles))
+
+
+def _seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
+    """``nn.Linear`` with PyTorch's default uniform initialisation, drawn from ``generator``.
+
+    ``nn.Linear`` itself draws from the global generator; library code must not depend on it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        layer = nn.Linear(fan_in, fan_out)
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
