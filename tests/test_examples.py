@@ -30,17 +30,21 @@ def test_example_runs_quick(script, tmp_path):
 
 
 def test_main_job_learns_in_quick_mode(tmp_path):
-    """The README's main job: even its tiny setting (digits 0 vs 1, 4 qubits, 2 epochs) must classify."""
-    import re
+    """The README's main job (``qml demo``, run by scripts/main.sh): even its quick setting must classify."""
+    import json
 
-    script = next(path for path in EXAMPLES if path.name == "train_classifier.py")
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, str(script), "--quick", "--plot", str(tmp_path / "p.png")],
-        cwd=tmp_path,
+        [sys.executable, "-m", "qml", "demo", "--quick", "--out", str(out)],
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    match = re.search(r"test accuracy (\d\.\d+)", result.stdout)
-    assert match, result.stdout[-2000:]
-    assert float(match.group(1)) >= 0.9, result.stdout[-2000:]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1].startswith("demo: 6 epochs in")
+    assert json.loads((out / "summary.json").read_text())["test"]["test_accuracy"] >= 0.95
+    assert {"history.png", "confusion.png", "metrics.jsonl", "checkpoint.pt"} <= {p.name for p in out.iterdir()}
+    assert "scripts/main.sh" in (root / "README.md").read_text()
+    assert ".venv/bin/qml demo" in (root / "scripts" / "main.sh").read_text()

@@ -59,7 +59,7 @@ def classifier(options: RecipeOptions) -> Experiment:
     ``quick``: 4 qubits, 1 layer, 2 classes, 160 training samples.
     """
     if options.quick:
-        return _digits_experiment(options, classes=2, qubits=4, layers=1, lr=0.05)
+        return _digits_experiment(options, classes=2, qubits=4, layers=1, lr=0.02)
     return _digits_experiment(options, classes=4, qubits=8, layers=3, lr=0.02)
 
 
@@ -102,6 +102,7 @@ register(
         classifier,
         epochs=15,
         batch_size=32,
+        quick_epochs=6,
         monitor="val_accuracy",
     )
 )
@@ -121,6 +122,7 @@ register(
         classifier,
         epochs=10,
         batch_size=32,
+        quick_epochs=6,
         monitor="val_accuracy",
     )
 )
