@@ -8,16 +8,22 @@ template                         circuit
 ``reuploading_hea``              the DESIGN.md §6 benchmark workload
 ``hardware_efficient_ansatz``    trainable rotations + a ring of CNOTs, repeated
 ``strongly_entangling_layers``   PennyLane's ``StronglyEntanglingLayers``, gate for gate
+``daruan_circuit``               QKAN's one-qubit re-uploading activation (DARUAN)
 ==============================  ==========================================================
 """
 
 from __future__ import annotations
 
 from circuits.library.ansatze import hardware_efficient_ansatz, strongly_entangling_layers
+from circuits.library.daruan import DARUAN_ANSATZES, daruan_circuit, daruan_program, daruan_theta_shape
 from circuits.library.encodings import angle_encoding, data_reuploading, reuploading_hea
 
 __all__ = [
+    "DARUAN_ANSATZES",
     "angle_encoding",
+    "daruan_circuit",
+    "daruan_program",
+    "daruan_theta_shape",
     "data_reuploading",
     "hardware_efficient_ansatz",
     "reuploading_hea",

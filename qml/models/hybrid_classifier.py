@@ -11,6 +11,7 @@ from circuits import Z
 from circuits.backend import Backend
 from circuits.library import data_reuploading
 from qml.layers import QuantumLayer
+from qml.layers.init import seeded_linear
 
 __all__ = ["HybridClassifier"]
 
@@ -46,26 +47,12 @@ class HybridClassifier(nn.Module):
         generator: torch.Generator,
     ) -> None:
         super().__init__()
-        self.encoder = _seeded_linear(num_features, num_qubits, generator)
+        self.encoder = seeded_linear(num_features, num_qubits, generator)
         circuit = data_reuploading(num_qubits, num_layers, inputs="x", weights="w")
         self.quantum = QuantumLayer(circuit, [Z(i) for i in range(num_qubits)], backend, generator=generator)
-        self.head = _seeded_linear(num_qubits, num_classes, generator)
+        self.head = seeded_linear(num_qubits, num_classes, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits of a batch."""
         angles = math.pi * torch.tanh(self.encoder(x))
         return self.head(self.quantum(angles))
-
-
-def _seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator) -> nn.Linear:
-    """``nn.Linear`` with PyTorch's default uniform initialisation, drawn from ``generator``.
-
-    ``nn.Linear`` itself draws from the global generator; library code must not depend on it.
-    """
-    with torch.random.fork_rng(devices=[]):
-        layer = nn.Linear(fan_in, fan_out)
-    bound = 1.0 / math.sqrt(fan_in)
-    with torch.no_grad():
-        layer.weight.uniform_(-bound, bound, generator=generator)
-        layer.bias.uniform_(-bound, bound, generator=generator)
-    return layer

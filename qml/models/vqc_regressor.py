@@ -11,7 +11,7 @@ from circuits import Z
 from circuits.backend import Backend
 from circuits.library import data_reuploading
 from qml.layers import QuantumLayer
-from qml.models.hybrid_classifier import _seeded_linear
+from qml.layers.init import seeded_linear
 
 __all__ = ["VQCRegressor"]
 
@@ -38,7 +38,7 @@ class VQCRegressor(nn.Module):
         super().__init__()
         circuit = data_reuploading(num_inputs, num_layers, inputs="x", weights="w")
         self.quantum = QuantumLayer(circuit, [Z(i) for i in range(num_inputs)], backend, generator=generator)
-        self.readout = _seeded_linear(num_inputs, 1, generator)
+        self.readout = seeded_linear(num_inputs, 1, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predictions of a batch."""

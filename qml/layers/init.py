@@ -1,0 +1,25 @@
+"""Initialisation helpers that draw from a passed generator (library code never uses the global one)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["seeded_linear"]
+
+
+def seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator | None) -> nn.Linear:
+    """``nn.Linear(fan_in, fan_out)`` with PyTorch's default uniform ranges, drawn from ``generator``.
+
+    ``nn.Linear`` itself draws from the global generator; this builds it inside a forked generator
+    state (leaving the caller's untouched) and redraws weight and bias from ``generator``.
+    """
+    with torch.random.fork_rng(devices=[]):
+        layer = nn.Linear(fan_in, fan_out)
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
