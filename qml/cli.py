@@ -279,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command == "recipes":
             return cli_training.recipes_command(sys.stdout)
+        if args.command == "compare":
+            return cli_training.compare_command(args, sys.stdout)
         if args.out is None:
             args.out = f"runs/{args.recipe}"
         return cli_training.train_command(args, sys.stdout)

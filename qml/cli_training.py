@@ -10,7 +10,7 @@ import os
 import sys
 from typing import TextIO
 
-__all__ = ["DEMO_OUT", "TRAIN_BACKENDS", "recipes_command", "train_command"]
+__all__ = ["DEMO_OUT", "TRAIN_BACKENDS", "compare_command", "recipes_command", "train_command"]
 
 TRAIN_BACKENDS = ("torch", "aer")
 """Values of ``qml train --backend``."""
@@ -85,6 +85,30 @@ def train_command(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def compare_command(args: argparse.Namespace, out: TextIO) -> int:
+    """Run ``qml compare``: every recipe over every seed, then one markdown table."""
+    from pathlib import Path
+
+    from qml.recipes.compare import compare_recipes, markdown_table
+
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = compare_recipes(
+        args.recipes, seeds, backend=_backend(args.backend, seeds[0]), epochs=args.epochs, quick=args.quick
+    )
+    table = markdown_table(rows)
+    print(table, file=out)
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
+    return 0
+
+
+def _seed_list(text: str) -> str:
+    parts = text.split(",")
+    if not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated non-negative integers, got {text!r}")
+    return text
+
+
 def add_training_commands(commands: argparse._SubParsersAction, positive_int, seed) -> None:
     """Add ``recipes``, ``train`` and ``demo`` to the ``qml`` parser."""
     commands.add_parser("recipes", help="list the experiments 'qml train' runs", description="List the recipes.")
@@ -102,6 +126,17 @@ def add_training_commands(commands: argparse._SubParsersAction, positive_int, se
         help="the main job: train the demo recipe (hybrid classifier) and write plots to outputs/demo",
         description="Train the demo recipe on the torch engine; outputs go to outputs/demo (replaced each run).",
     )
+    compare = commands.add_parser(
+        "compare",
+        help="train several recipes over several seeds and print a table of test metrics",
+        description="Train every RECIPE with every seed (nothing written) and print one markdown table.",
+    )
+    compare.add_argument("recipes", metavar="RECIPE", nargs="+", help="recipe names ('qml recipes' lists them)")
+    compare.add_argument("--seeds", type=_seed_list, default="0,1,2", metavar="S,S,...", help="default 0,1,2")
+    compare.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="override the epochs")
+    compare.add_argument("--backend", choices=TRAIN_BACKENDS, default="torch", help="where circuits run")
+    compare.add_argument("--quick", action="store_true", help="the recipes' few-second variants")
+    compare.add_argument("--markdown", metavar="FILE", help="also write the table to FILE")
     for parser, out_default in ((train, None), (demo, DEMO_OUT)):
         parser.add_argument(
             "--backend",

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["seeded_linear"]
+__all__ = ["seeded_conv2d", "seeded_linear"]
 
 
 def seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator | None) -> nn.Linear:
@@ -19,6 +19,19 @@ def seeded_linear(fan_in: int, fan_out: int, generator: torch.Generator | None) 
     with torch.random.fork_rng(devices=[]):
         layer = nn.Linear(fan_in, fan_out)
     bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+def seeded_conv2d(
+    in_channels: int, out_channels: int, kernel_size: int, generator: torch.Generator | None, padding: int = 0
+) -> nn.Conv2d:
+    """``nn.Conv2d`` with PyTorch's default uniform ranges (``1 / sqrt(fan_in)``), drawn from ``generator``."""
+    with torch.random.fork_rng(devices=[]):
+        layer = nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding)
+    bound = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
         layer.bias.uniform_(-bound, bound, generator=generator)
