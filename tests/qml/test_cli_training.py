@@ -55,7 +55,8 @@ def test_recipes_lists_the_registered_experiments(capsys):
 def test_unknown_recipe_lists_the_known_ones(capsys):
     assert main(["train", "no-such-recipe"]) == 2
     err = capsys.readouterr().err
-    assert "qml train: error: unknown recipe 'no-such-recipe'; known recipes: classifier, demo, regression" in err
+    assert "qml train: error: unknown recipe 'no-such-recipe'; known recipes: classifier, cnn-mlp-digits," in err
+    assert ", regression" in err
 
 
 def test_train_writes_its_outputs_and_refuses_an_existing_directory(tmp_path, capsys):
