@@ -223,13 +223,15 @@ def _set_mem_cap(gib: float):
     return cap
 
 
-def run_worker(python: str, spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Run one worker in a fresh process; enforce the first-iteration and per-point limits."""
+def run_worker(
+    python: str, spec: dict[str, Any], args: argparse.Namespace, script: Path | None = None
+) -> dict[str, Any]:
+    """Run one worker (``script --worker SPEC``, default this file) in a fresh process; enforce the limits."""
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(args.threads)
     env.setdefault("PYTHONWARNINGS", "ignore")
-    cmd = [python, str(HERE / "hea.py"), "--worker", json.dumps(spec)]
+    cmd = [python, str(script or HERE / "hea.py"), "--worker", json.dumps(spec)]
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd,

@@ -25,12 +25,8 @@ import argparse
 import importlib.util
 import json
 import math
-import os
-import queue
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from hea import _fmt, _set_mem_cap, _timed_loop, machine_info  # noqa: E402
+from hea import _fmt, _timed_loop, machine_info  # noqa: E402
+from hea import run_worker as hea_run_worker  # noqa: E402
 
 ALL_PEERS = ["ours", "qkan_exact", "qkan_cutn", "qkan_exact_fm", "qkan_cutn_fm"]
 DEFAULT_PEERS = ["ours", "qkan_exact", "qkan_cutn"]
@@ -193,74 +190,8 @@ def worker_main(spec_json: str) -> None:
 
 
 def run_worker(python: str, spec: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Run one worker in a fresh process; enforce the first-iteration and per-point limits."""
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(args.threads)
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    cmd = [python, str(HERE / "qkan_bench.py"), "--worker", json.dumps(spec)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=str(REPO),
-        preexec_fn=_set_mem_cap(args.mem_cap_gib),
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    err_tail: list[str] = []
-
-    def pump_out() -> None:
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    def pump_err() -> None:
-        for line in proc.stderr:
-            err_tail.append(line)
-            del err_tail[:-20]
-
-    threading.Thread(target=pump_out, daemon=True).start()
-    threading.Thread(target=pump_err, daemon=True).start()
-    deadline = start + args.startup_s + spec.get("first_limit_s", 0)
-    result = None
-    timeout_note = None
-    first_seen = False
-    while True:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            timeout_note = (
-                f"killed: no result within the {args.point_timeout_s:.0f} s per-point limit"
-                if first_seen
-                else f"killed: first iteration not done within {spec.get('first_limit_s', 0):.0f} s "
-                f"(+{args.startup_s:.0f} s startup)"
-            )
-            proc.kill()
-            break
-        try:
-            line = lines.get(timeout=remaining)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        if line.startswith("FIRST "):
-            first_seen = True
-            deadline = start + args.point_timeout_s
-        elif line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT ") :])
-    proc.wait()
-    if result is None:
-        if timeout_note is None:
-            tail = "".join(err_tail).strip().splitlines()
-            why = tail[-1] if tail else "no output"
-            if proc.returncode and proc.returncode < 0:
-                why = f"killed by signal {-proc.returncode} (memory cap {args.mem_cap_gib} GiB?); {why}"
-            timeout_note = f"worker failed (rc {proc.returncode}): {why}"[:400]
-        result = {"error": timeout_note}
-    result["wall_s"] = time.perf_counter() - start
-    return result
+    """One worker of this script in a fresh process, under hea.py's limits and bookkeeping."""
+    return hea_run_worker(python, spec, args, script=HERE / "qkan_bench.py")
 
 
 def resolve_qkan_python(args: argparse.Namespace) -> str | None:
