@@ -9,18 +9,11 @@ import torch
 from torch import nn
 
 from qml.models import HybridClassifier, VQCRegressor
+from qml.recipes.common import holdout, series_experiment
 from qml.recipes.registry import Experiment, Recipe, RecipeOptions, register
-from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error
+from qml.training.metrics import accuracy
 
 __all__ = ["classifier", "regression"]
-
-
-def _holdout(x: torch.Tensor, y: torch.Tensor, fraction: float, generator: torch.Generator | None):
-    """Split off ``fraction`` of the rows: a seeded random subset, or the tail (time order) without a generator."""
-    held = max(1, round(fraction * len(x)))
-    order = torch.randperm(len(x), generator=generator) if generator is not None else torch.arange(len(x))
-    keep, val = order[:-held], order[-held:]
-    return (x[keep], y[keep]), (x[val], y[val])
 
 
 def _digits_experiment(options: RecipeOptions, classes: int, qubits: int, layers: int, lr: float) -> Experiment:
@@ -35,7 +28,7 @@ def _digits_experiment(options: RecipeOptions, classes: int, qubits: int, layers
     std = torch.where(std > 1e-6, std, torch.ones_like(std))  # constant pixels stay as they are
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
     generator = torch.Generator().manual_seed(options.seed)
-    train, validation = _holdout(x_train, y_train, 0.2, generator)
+    train, validation = holdout(x_train, y_train, 0.2, generator)
     model = HybridClassifier(x_train.shape[1], classes, qubits, layers, options.backend, generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     return Experiment(
@@ -72,27 +65,10 @@ def regression(options: RecipeOptions) -> Experiment:
     """
     from qml.data.timeseries import bessel_j2
 
-    data = bessel_j2(window=4)
-    x_train, y_train = data.x_train, data.y_train
-    if options.quick:
-        x_train, y_train = x_train[:64], y_train[:64]
-    train, validation = _holdout(x_train, y_train, 0.2, None)
     generator = torch.Generator().manual_seed(options.seed)
     model = VQCRegressor(4, 1 if options.quick else 2, options.backend, generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    x_all = torch.cat([data.x_train, data.x_test])
-    y_all = torch.cat([data.y_train, data.y_test])
-    return Experiment(
-        model=model,
-        loss_fn=nn.MSELoss(),
-        optimizer=optimizer,
-        train=train,
-        validation=validation,
-        test=(data.x_test, data.y_test),
-        task="regression",
-        metrics={"mse": mean_squared_error, "mae": mean_absolute_error},
-        series=(x_all, y_all, data.num_train),
-    )
+    return series_experiment(bessel_j2(window=4), model, optimizer, quick_rows=64 if options.quick else None)
 
 
 register(

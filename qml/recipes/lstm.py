@@ -32,10 +32,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from circuits.backend import Backend
 from qml.data.base import Split
+from qml.recipes.common import series_experiment
 from qml.recipes.registry import Experiment, Recipe, RecipeOptions, register
 from qml.recurrent import (
     HQKANLSTMCell,
@@ -45,7 +45,6 @@ from qml.recurrent import (
     RecurrentCell,
     SequenceRegressor,
 )
-from qml.training.metrics import mean_absolute_error, mean_squared_error
 
 __all__ = ["MODELS", "SERIES", "build_cell", "sequence_experiment"]
 
@@ -113,27 +112,12 @@ def sequence_experiment(model: str, series: str, options: RecipeOptions) -> Expe
         series: a key of :data:`SERIES`.
         options: backend, seed, quick.
     """
-    data = SERIES[series][0]()
-    x_train, y_train = data.x_train, data.y_train
-    if options.quick:
-        x_train, y_train = x_train[:QUICK_WINDOWS], y_train[:QUICK_WINDOWS]
-    held = max(1, round(0.2 * len(x_train)))  # the tail of the training part validates (time order)
-    train, validation = (x_train[:-held], y_train[:-held]), (x_train[-held:], y_train[-held:])
     generator = torch.Generator().manual_seed(options.seed)
     cell = build_cell(model, quick=options.quick, backend=options.backend, generator=generator)
     regressor = SequenceRegressor(cell, generator=generator)
     optimizer = torch.optim.RMSprop(regressor.parameters(), lr=LEARNING_RATE, alpha=0.99, eps=1e-8)
-    return Experiment(
-        model=regressor,
-        loss_fn=nn.MSELoss(),
-        optimizer=optimizer,
-        train=train,
-        validation=validation,
-        test=(data.x_test, data.y_test),
-        task="regression",
-        metrics={"mse": mean_squared_error, "mae": mean_absolute_error},
-        series=(torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test]), data.num_train),
-    )
+    quick_rows = QUICK_WINDOWS if options.quick else None
+    return series_experiment(SERIES[series][0](), regressor, optimizer, quick_rows=quick_rows)
 
 
 MODELS: dict[str, str] = {

@@ -1,0 +1,54 @@
+"""Pieces the recipe modules share: hold-out splits and the time-series regression experiment."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from qml.data.base import Split
+from qml.recipes.registry import Experiment
+from qml.training.metrics import mean_absolute_error, mean_squared_error
+
+__all__ = ["holdout", "series_experiment", "training_part"]
+
+
+def holdout(
+    x: torch.Tensor, y: torch.Tensor, fraction: float, generator: torch.Generator | None
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """``(train, validation)`` with ``fraction`` of the rows held out.
+
+    The held-out rows are a seeded random subset, or the tail (time order) without a generator.
+    """
+    held = max(1, round(fraction * len(x)))
+    order = torch.randperm(len(x), generator=generator) if generator is not None else torch.arange(len(x))
+    keep, val = order[:-held], order[-held:]
+    return (x[keep], y[keep]), (x[val], y[val])
+
+
+def training_part(data: Split, quick_rows: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training tensors, cut to their first ``quick_rows`` rows when given."""
+    if quick_rows is None:
+        return data.x_train, data.y_train
+    return data.x_train[:quick_rows], data.y_train[:quick_rows]
+
+
+def series_experiment(
+    data: Split, model: nn.Module, optimizer: torch.optim.Optimizer, quick_rows: int | None = None
+) -> Experiment:
+    """Next-value regression on a windowed series.
+
+    The tail 20 % of the training part validates, the loss is MSE, and the whole series (train then
+    test, in time order) is plotted as predictions against targets.
+    """
+    train, validation = holdout(*training_part(data, quick_rows), 0.2, None)
+    return Experiment(
+        model=model,
+        loss_fn=nn.MSELoss(),
+        optimizer=optimizer,
+        train=train,
+        validation=validation,
+        test=(data.x_test, data.y_test),
+        task="regression",
+        metrics={"mse": mean_squared_error, "mae": mean_absolute_error},
+        series=(torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test]), data.num_train),
+    )
