@@ -98,36 +98,53 @@ def slot_circuit(circuit: Circuit) -> tuple[Circuit, tuple[Angle, ...], tuple[tu
     return Circuit(circuit.num_qubits, ops), tuple(slots), tuple(rules)
 
 
+def _shifted_angles(angles: torch.Tensor, rules) -> tuple[list[torch.Tensor], list[tuple[int, float, int]]]:
+    """Every shifted copy of the angles, and ``(slot, coefficient, block)`` of each."""
+    shifted, terms = [], []
+    for slot, rule in enumerate(rules):
+        for coeff, shift in rule:
+            moved = angles.detach().clone()
+            moved[:, slot] += shift
+            terms.append((slot, coeff, len(shifted)))
+            shifted.append(moved)
+    return shifted, terms
+
+
 class _ParameterShift(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, execute: Execute, circuit: Circuit, rules, measurement: Measurement, angles: torch.Tensor):
+    def forward(ctx, execute: Execute, circuit: Circuit, rules, measurement: Measurement, eager: bool, angles):
         ctx.execute, ctx.circuit, ctx.rules, ctx.measurement = execute, circuit, rules, measurement
         ctx.save_for_backward(angles)
         batch_size = angles.shape[0]
+        ctx.shifted_results = None
+        if eager:  # the shifted circuits go out with the forward ones: one backend call per training step
+            shifted, ctx.terms = _shifted_angles(angles, rules)
+            stacked = torch.cat([angles.detach(), *shifted], dim=0)
+            results = execute(circuit, {SLOT_VECTOR: stacked}, stacked.shape[0], measurement)
+            ctx.shifted_results = results[batch_size:].reshape(len(shifted), batch_size, -1)
+            return results[:batch_size]
         return execute(circuit, {SLOT_VECTOR: angles.detach()}, batch_size, measurement)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output: torch.Tensor):
         (angles,) = ctx.saved_tensors
-        batch_size, _num_slots = angles.shape
-        shifted, terms = [], []  # terms: (slot, coefficient, row block)
-        for slot, rule in enumerate(ctx.rules):
-            for coeff, shift in rule:
-                moved = angles.detach().clone()
-                moved[:, slot] += shift
-                terms.append((slot, coeff, len(shifted)))
-                shifted.append(moved)
+        batch_size = angles.shape[0]
         grad_angles = torch.zeros_like(angles)
-        if not shifted:
-            return None, None, None, None, grad_angles
-        stacked = torch.cat(shifted, dim=0)
-        results = ctx.execute(ctx.circuit, {SLOT_VECTOR: stacked}, stacked.shape[0], ctx.measurement)
-        results = results.reshape(len(shifted), batch_size, -1).to(grad_output.dtype)
+        if ctx.shifted_results is not None:
+            results, terms = ctx.shifted_results, ctx.terms
+        else:
+            shifted, terms = _shifted_angles(angles, ctx.rules)
+            if not shifted:
+                return None, None, None, None, None, grad_angles
+            stacked = torch.cat(shifted, dim=0)
+            results = ctx.execute(ctx.circuit, {SLOT_VECTOR: stacked}, stacked.shape[0], ctx.measurement)
+            results = results.reshape(len(shifted), batch_size, -1)
+        results = results.to(grad_output.dtype)
         upstream = grad_output.reshape(batch_size, -1)
         for slot, coeff, block in terms:
             grad_angles[:, slot] += coeff * (results[block] * upstream).sum(-1).to(grad_angles.dtype)
-        return None, None, None, None, grad_angles
+        return None, None, None, None, None, grad_angles
 
 
 def parameter_shift_run(
@@ -136,6 +153,8 @@ def parameter_shift_run(
     values: dict[str, torch.Tensor],
     batch_size: int,
     measurement: Measurement,
+    *,
+    eager: bool = False,
 ) -> torch.Tensor:
     """Run ``execute`` and make the result differentiable w.r.t. ``values`` by the parameter-shift rule.
 
@@ -147,10 +166,13 @@ def parameter_shift_run(
         batch_size: number of bindings.
         measurement: an :class:`Expectation` or :class:`Probabilities` (other measurements
             are not differentiable and run directly).
+        eager: evaluate the shifted bindings in the forward call already (one ``execute`` per
+            training step instead of two: what hardware backends want, where a call is a paid job);
+            the backward then makes no call.
 
     Returns:
         ``execute``'s result; its backward makes one ``execute`` call with all
-        ``batch_size * sum_g 2 R_g`` shifted bindings. First derivatives only.
+        ``batch_size * sum_g 2 R_g`` shifted bindings (none with ``eager``). First derivatives only.
     """
     needs_grad = torch.is_grad_enabled() and any(v.requires_grad for v in values.values())
     if not needs_grad or not isinstance(measurement, (Expectation, Probabilities)):
@@ -158,4 +180,4 @@ def parameter_shift_run(
         return execute(circuit, detached, batch_size, measurement)
     rewritten, slots, rules = slot_circuit(circuit)
     angles = torch.stack([angle.evaluate(values).expand(batch_size) for angle in slots], dim=1)
-    return _ParameterShift.apply(execute, rewritten, rules, measurement, angles)
+    return _ParameterShift.apply(execute, rewritten, rules, measurement, eager, angles)
