@@ -79,9 +79,27 @@ def _seed(text: str) -> int:
     return value
 
 
+PLUGIN_COMMANDS = "qml_hybrid.commands"
+"""Entry-point group of extra ``qml`` commands (``hardware`` adds ``qml jobs``): a module with
+``add_commands(subparsers)`` and ``run(args, out) -> int``. Found at run time, so ``qml`` never imports
+``hardware`` (the two packages are independent)."""
+
+PLUGIN_BACKENDS = "qml_hybrid.backends"
+"""Entry-point group of ``--backend PROVIDER:DEVICE`` factories: ``factory(spec, shots=, seed=) -> Backend``."""
+
+
+def _entry_points(group: str) -> list:
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=group), key=lambda ep: ep.name)
+
+
 def _backend_name(text: str) -> str:
+    if ":" in text and _entry_points(PLUGIN_BACKENDS):
+        return text  # PROVIDER:DEVICE, resolved by the hardware plugin when the command runs
     if text not in BACKENDS:
-        raise argparse.ArgumentTypeError(f"unknown backend {text!r}; choose one of: {', '.join(BACKENDS)}")
+        extra = " or PROVIDER:DEVICE (e.g. ibm:ibm_torino)" if _entry_points(PLUGIN_BACKENDS) else ""
+        raise argparse.ArgumentTypeError(f"unknown backend {text!r}; choose one of: {', '.join(BACKENDS)}{extra}")
     return text
 
 
@@ -116,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     from qml.cli_training import add_training_commands
 
     add_training_commands(commands, _positive_epochs, _seed)
+    for entry in _entry_points(PLUGIN_COMMANDS):
+        plugin = entry.load()
+        before = set(commands.choices)
+        plugin.add_commands(commands)
+        for name in set(commands.choices) - before:
+            commands.choices[name].set_defaults(_plugin=plugin)
     return parser
 
 
@@ -201,7 +225,10 @@ def _load(path_text: str) -> Circuit:
     return circuit
 
 
-def _make_backend(name: str, seed: int | None):
+def _make_backend(name: str, seed: int | None, shots: int | None = None):
+    if ":" in name:
+        for entry in _entry_points(PLUGIN_BACKENDS):
+            return entry.load()(name, shots=shots, seed=seed)
     import torch
 
     if name == "torch":
@@ -214,7 +241,7 @@ def _make_backend(name: str, seed: int | None):
 
 
 def _simulate(circuit: Circuit, backend_name: str, shots: int | None, seed: int | None) -> dict[str, object]:
-    backend = _make_backend(backend_name, seed)
+    backend = _make_backend(backend_name, seed, shots)
     n = circuit.num_qubits
     if shots is None:
         probs = backend.probs(circuit)[0]
@@ -273,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from circuits.errors import CircuitError
 
     try:
+        if getattr(args, "_plugin", None) is not None:
+            return args._plugin.run(args, sys.stdout)
         if args.command == "run":
             return _run_command(args, sys.stdout)
         from qml import cli_training
@@ -293,13 +322,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """The training toolkit's user errors, loaded only once a training command runs."""
-    if "qml.training" not in sys.modules:
-        return ()
-    from qml.recipes import UnknownRecipeError
-    from qml.training import TrainingError
+    """User errors of the parts loaded by the command that ran (training toolkit, hardware plugin)."""
+    errors: list[type[Exception]] = []
+    if "qml.training" in sys.modules:
+        from qml.recipes import UnknownRecipeError
+        from qml.training import TrainingError
 
-    return (TrainingError, UnknownRecipeError)
+        errors += [TrainingError, UnknownRecipeError]
+    plugin_errors = sys.modules.get("hardware.errors")  # loaded by a plugin, never imported by qml
+    if plugin_errors is not None:
+        errors.append(plugin_errors.HardwareError)
+    return tuple(errors)
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def test_unknown_backend(tmp_path, capsys):
     message = run_error(capsys, "run", write(tmp_path, BELL), "--backend", "cirq")
     assert message == (
         "qml run: error: argument --backend: unknown backend 'cirq'; choose one of: torch, aer "
-        "(see 'qml run --help')"
+        "or PROVIDER:DEVICE (e.g. ibm:ibm_torino) (see 'qml run --help')"
     )
 
 
@@ -251,3 +251,19 @@ def test_console_entry_point_in_a_fresh_process(tmp_path):
     assert failed.returncode == 2
     assert failed.stdout == ""
     assert failed.stderr.count("\n") == 1
+
+
+def test_run_on_a_provider_device(tmp_path, capsys, monkeypatch):
+    """``--backend PROVIDER:DEVICE`` goes through the hardware plugin (entry point), journal and all."""
+    monkeypatch.setenv("QML_HYBRID_JOURNAL", str(tmp_path / "journal.sqlite"))
+    monkeypatch.setenv("QML_HYBRID_SCRIPTED_DIR", str(tmp_path / "service"))
+    assert (
+        main(["run", write(tmp_path, BELL), "--backend", "scripted:sim", "--shots", "400", "--seed", "3", "--json"])
+        == 0
+    )
+    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["counts"]
+    assert set(counts) == {"00", "11"} and sum(counts.values()) == 400
+    assert main(["jobs", "list", "--journal", str(tmp_path / "journal.sqlite")]) == 0
+    assert "scripted:sim" in capsys.readouterr().out
+    message = run_error(capsys, "run", write(tmp_path, BELL), "--backend", "nowhere:x")
+    assert "unknown provider 'nowhere'; known providers: braket, ibm, qiskit, scripted" in message
