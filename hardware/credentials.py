@@ -61,6 +61,7 @@ AWS_CREDENTIALS_HELP = (
     "To run offline, use the local simulator instead (braket:local or braket:local_dm)."
 )
 
+
 def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
     """``text`` without secrets: the given values, then what :func:`hardware.journal.scrub` removes.
 
