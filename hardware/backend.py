@@ -240,6 +240,13 @@ class ProviderBackend(Backend):
         device = next(iter(values.values())).device if values else torch.device("cpu")
         if isinstance(measurement, Expectation):
             out = self._expectations(circuit, values, batch_size, measurement)
+        elif self.shots is None and not isinstance(measurement, Samples):  # exact probabilities: basis projectors
+            qubits = tuple(measured_qubits(circuit, measurement.qubits))
+            projectors = tuple(
+                Projector(qubits, tuple((index >> (len(qubits) - 1 - j)) & 1 for j in range(len(qubits))))
+                for index in range(2 ** len(qubits))
+            )
+            out = self._expectations(circuit, values, batch_size, Expectation(projectors))
         else:
             qubits = tuple(measured_qubits(circuit, measurement.qubits))
             shots = measurement.shots if isinstance(measurement, Samples) else self.shots

@@ -46,6 +46,9 @@ def test_exact_results_and_gradients_equal_our_engine(tmp_path):
     )
     torch.testing.assert_close(grad, expected_grad, atol=1e-9, rtol=0)
     assert len(provider.submissions()) == 1  # forward and every shifted circuit in one job
+    probs = backend.probs(circuit, {"theta": theta}, qubits=[2, 0])  # exact probabilities too
+    expected_probs = TorchBackend(dtype=torch.complex128).probs(circuit, {"theta": theta}, qubits=[2, 0])
+    torch.testing.assert_close(probs, expected_probs, atol=1e-10, rtol=0)
 
 
 def test_sampled_expectations_and_probabilities_within_shot_noise(tmp_path):
