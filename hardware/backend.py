@@ -140,6 +140,7 @@ class ProviderBackend(Backend):
         self.optimization_level = optimization_level
         self.runner = JobRunner(provider, journal, poll_interval=poll_interval, timeout=timeout, log=log)
         self.submissions = 0
+        self._sample_seed: int | None = None
         self._compiled: dict[tuple, _Compiled] = {}
         self._calibrations: dict[tuple[int, ...], Any] = {}
 
@@ -162,15 +163,22 @@ class ProviderBackend(Backend):
         if isinstance(measurement, StateVector):
             raise ValueError("a device returns measurements, not state vectors; measure Expectation or Probabilities.")
         if isinstance(measurement, Samples):
-            return self._execute(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement)
+            self._sample_seed = (
+                int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item()) if generator is not None else None
+            )
+            try:
+                return self._execute(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement)
+            finally:
+                self._sample_seed = None
         return parameter_shift_run(self._execute, circuit, values, batch_size, measurement, eager=True)
 
     # -- one submission per call -----------------------------------------------------------------
 
     def _next_seed(self) -> int:
+        """The seed of the next submission (a ``sample`` call's generator, when it passed one, decides it)."""
         seed = derive_seed(self.seed, self.rank, self.submissions)
         self.submissions += 1
-        return seed
+        return seed if self._sample_seed is None else self._sample_seed
 
     def _compile(self, circuit: Circuit, measured: tuple[int, ...], basis: dict[int, str] | None) -> _Compiled:
         key = (content_hash(circuit), measured, tuple(sorted((basis or {}).items())))

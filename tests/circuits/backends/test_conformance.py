@@ -21,6 +21,21 @@ from circuits.errors import BindingError, NonFiniteAngleError, QubitIndexError, 
 from circuits.sim.reference import reference_expectation, reference_probabilities, reference_state
 from circuits.testing import random_circuit, random_gate_data
 
+
+def _device_backend() -> Backend:
+    """``hardware.ProviderBackend`` on an exact scripted device: the whole hardware path (Qiskit export,
+    submission, journal, provider) in a throw-away journal and service directory."""
+    import tempfile
+
+    from hardware.backend import ProviderBackend
+    from hardware.journal import Journal
+    from hardware.providers.scripted import ScriptedProvider
+
+    where = tempfile.mkdtemp(prefix="qmlh-conformance-")
+    provider = ScriptedProvider(state_dir=f"{where}/service", num_qubits=5)
+    return ProviderBackend(provider, shots=None, journal=Journal(f"{where}/journal.sqlite"), log=lambda line: None)
+
+
 BACKENDS = {
     "torch-c128": lambda: TorchBackend(dtype=torch.complex128),
     "torch-c64-adjoint": lambda: TorchBackend(diff_method="adjoint"),
@@ -28,6 +43,7 @@ BACKENDS = {
     "aer-mps": lambda: AerBackend(method="matrix_product_state"),
     "pennylane-default": lambda: PennyLaneBackend("default.qubit"),
     "pennylane-lightning": lambda: PennyLaneBackend("lightning.qubit"),
+    "device-scripted": _device_backend,
 }
 EXACT_TOL = {"torch-c64-adjoint": 1e-5}
 
