@@ -107,3 +107,16 @@ def test_bad_input_is_refused_before_sending(tmp_path):
     with pytest.raises(ValueError, match="shots must be a positive int or None"):
         ProviderBackend(provider, shots=0, journal=Journal(tmp_path / "j2.sqlite"))
     assert provider.submissions() == []
+
+
+def test_a_qkan_layer_runs_on_a_device_unchanged(tmp_path):
+    """The DARUAN circuits of every (sample, edge) as one submission; equal to the fast path (exact device)."""
+    from qml.kan import QKANLayer
+
+    backend, provider = _backend(tmp_path)
+    fast = QKANLayer(2, 2, reps=2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    on_device = QKANLayer(2, 2, reps=2, backend=backend, dtype=torch.float64)
+    on_device.load_state_dict(fast.state_dict())
+    x = torch.tensor([[0.3, -0.8], [1.2, 0.1], [-0.5, 0.4]], dtype=torch.float64)
+    torch.testing.assert_close(on_device(x), fast(x), atol=1e-10, rtol=0)
+    assert len(provider.submissions()) == 1
