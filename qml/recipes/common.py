@@ -33,12 +33,17 @@ def training_part(data: Split, quick_rows: int | None) -> tuple[torch.Tensor, to
 
 
 def series_experiment(
-    data: Split, model: nn.Module, optimizer: torch.optim.Optimizer, quick_rows: int | None = None
+    data: Split,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    quick_rows: int | None = None,
+    lr_decay: float | None = None,
 ) -> Experiment:
     """Next-value regression on a windowed series.
 
     The tail 20 % of the training part validates, the loss is MSE, and the whole series (train then
-    test, in time order) is plotted as predictions against targets.
+    test, in time order) is plotted as predictions against targets. ``lr_decay`` multiplies the
+    learning rate by that factor after every epoch.
     """
     train, validation = holdout(*training_part(data, quick_rows), 0.2, None)
     return Experiment(
@@ -50,5 +55,6 @@ def series_experiment(
         test=(data.x_test, data.y_test),
         task="regression",
         metrics={"mse": mean_squared_error, "mae": mean_absolute_error},
+        scheduler=torch.optim.lr_scheduler.ExponentialLR(optimizer, lr_decay) if lr_decay is not None else None,
         series=(torch.cat([data.x_train, data.x_test]), torch.cat([data.y_train, data.y_test]), data.num_train),
     )
