@@ -172,7 +172,8 @@ def check_submission(submission: Submission, target: DeviceTarget) -> None:
 
     Raises:
         DeviceTooSmallError: a circuit wider than the device.
-        ValueError: an ``"estimate"`` on a device without exact results, or shots beyond the device's limit.
+        ValueError: a ``"sample"`` without shots, an ``"estimate"`` on a device without exact results, or
+            shots beyond the device's limit.
     """
     from hardware.errors import DeviceTooSmallError
 
@@ -183,6 +184,10 @@ def check_submission(submission: Submission, target: DeviceTarget) -> None:
                 f"circuit needs {width} qubits but {target.provider}:{target.name} has {target.num_qubits}; "
                 "use fewer qubits or a larger device."
             )
+    if submission.kind == "sample" and (
+        isinstance(submission.shots, bool) or not isinstance(submission.shots, int) or submission.shots < 1
+    ):
+        raise ValueError(f"a sampled submission needs shots >= 1, got {submission.shots!r}.")
     if submission.kind == "estimate" and not target.exact:
         raise ValueError(
             f"{target.provider}:{target.name} returns sampled results only; give shots= for expectation values."

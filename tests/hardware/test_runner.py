@@ -98,3 +98,10 @@ def test_transient_errors_give_up_at_the_deadline(tmp_path):
     runner = JobRunner(provider, Journal(tmp_path / "j.sqlite"), retry_deadline=0.0, log=None, sleep=lambda s: None)
     with pytest.raises(TransientProviderError):
         runner.run(_submission())
+
+
+def test_a_sample_submission_needs_shots(tmp_path):
+    runner, provider = _runner(tmp_path)
+    with pytest.raises(ValueError, match="a sampled submission needs shots >= 1, got None"):
+        runner.run(_submission(shots=None))
+    assert provider.submissions() == [] and runner.journal.list() == []
