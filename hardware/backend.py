@@ -141,6 +141,7 @@ class ProviderBackend(Backend):
         self.runner = JobRunner(provider, journal, poll_interval=poll_interval, timeout=timeout, log=log)
         self.submissions = 0
         self._sample_seed: int | None = None
+        self._last_seed = 0
         self._compiled: dict[tuple, _Compiled] = {}
         self._calibrations: dict[tuple[int, ...], Any] = {}
 
@@ -178,7 +179,8 @@ class ProviderBackend(Backend):
         """The seed of the next submission (a ``sample`` call's generator, when it passed one, decides it)."""
         seed = derive_seed(self.seed, self.rank, self.submissions)
         self.submissions += 1
-        return seed if self._sample_seed is None else self._sample_seed
+        self._last_seed = seed if self._sample_seed is None else self._sample_seed
+        return self._last_seed
 
     def _compile(self, circuit: Circuit, measured: tuple[int, ...], basis: dict[int, str] | None) -> _Compiled:
         key = (content_hash(circuit), measured, tuple(sorted((basis or {}).items())))
@@ -261,7 +263,7 @@ class ProviderBackend(Backend):
             compiled = self._compile(circuit, qubits, None)
             counts = self._counts([compiled], values, batch_size, shots or 1000)[0]
             if isinstance(measurement, Samples):
-                out = _samples(counts, len(qubits), measurement.shots)
+                out = _samples(counts, len(qubits), measurement.shots, self._last_seed)
             else:
                 out = torch.tensor(np.array([_probabilities(c, len(qubits)) for c in counts]))
         return out.to(device)
@@ -354,9 +356,14 @@ def _probabilities(counts: dict[str, float], num_bits: int) -> np.ndarray:
     return probs / total if total else probs
 
 
-def _samples(counts: list[dict[str, float]], num_bits: int, shots: int) -> torch.Tensor:
-    """``(B, shots, m)`` bits, column ``j`` = measured qubit ``j``, from counts (order of outcomes as counted)."""
+def _samples(counts: list[dict[str, float]], num_bits: int, shots: int, seed: int) -> torch.Tensor:
+    """``(B, shots, m)`` bits, column ``j`` = measured qubit ``j``, from counts.
+
+    Devices return counts, not the order of the shots; the shots are laid out in a seeded random order
+    (the same for the same seed), so that slicing the first ``k`` shots gives an unbiased subsample.
+    """
     out = torch.zeros(len(counts), shots, num_bits, dtype=torch.int64)
+    generator = torch.Generator().manual_seed(seed)
     for row, per in enumerate(counts):
         position = 0
         for bits, count in sorted(per.items()):
@@ -364,6 +371,7 @@ def _samples(counts: list[dict[str, float]], num_bits: int, shots: int) -> torch
             for j in range(num_bits):
                 out[row, position : position + n, j] = int(bits[len(bits) - 1 - j])
             position += n
+        out[row] = out[row, torch.randperm(shots, generator=generator)]
     return out
 
 
