@@ -76,18 +76,23 @@ def _own_cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _versions(peer: str) -> dict[str, str]:
+def package_versions(packages: list[str]) -> dict[str, str]:
+    """Python's version and each installed distribution's (``"not installed"`` where missing)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from _peers import VERSION_PACKAGES
-
     out = {"python": platform.python_version()}
-    for dist in VERSION_PACKAGES.get(peer, []):
+    for dist in packages:
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
             out[dist] = "not installed"
     return out
+
+
+def _versions(peer: str) -> dict[str, str]:
+    from _peers import VERSION_PACKAGES
+
+    return package_versions(VERSION_PACKAGES.get(peer, []))
 
 
 def _inputs(n: int, batch: int, layers: int, seed: int):
@@ -197,11 +202,15 @@ def worker_bandwidth(spec: dict[str, Any]) -> dict[str, Any]:
     return {"torch_copy_GBps": 2 * nbytes / med / 1e9, "buffer_MiB": 256, "reps": len(times), "median_s": med}
 
 
-def worker_main(spec_json: str) -> None:
+def worker_main(spec_json: str, modes: dict[str, Any] | None = None) -> None:
+    """Run one worker ``mode`` of ``modes`` (default this file's) and print its ``RESULT`` line.
+
+    Any exception becomes ``{"error": ...}``, so the parent records the point instead of failing.
+    """
     spec = json.loads(spec_json)
+    modes = modes or {"time": worker_time, "check": worker_check, "bandwidth": worker_bandwidth}
     try:
-        fn = {"time": worker_time, "check": worker_check, "bandwidth": worker_bandwidth}[spec["mode"]]
-        rec = fn(spec)
+        rec = modes[spec["mode"]](spec)
     except MemoryError as exc:
         rec = {"error": f"MemoryError: {exc}"[:300]}
     except Exception as exc:

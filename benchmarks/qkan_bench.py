@@ -35,8 +35,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from hea import _fmt, _timed_loop, machine_info  # noqa: E402
+from hea import _fmt, _ms, _timed_loop, machine_info, package_versions  # noqa: E402
 from hea import run_worker as hea_run_worker  # noqa: E402
+from hea import worker_main as hea_worker_main  # noqa: E402
 
 ALL_PEERS = ["ours", "qkan_exact", "qkan_cutn", "qkan_exact_fm", "qkan_cutn_fm"]
 DEFAULT_PEERS = ["ours", "qkan_exact", "qkan_cutn"]
@@ -48,19 +49,6 @@ def _is_qkan_peer(peer: str) -> bool:
 
 
 # =========================================================================== worker side
-
-
-def _versions(packages: list[str]) -> dict[str, str]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for dist in packages:
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
 
 
 def _reps_for(est_s: float, budget_s: float, min_reps: int, max_reps: int, max_point_s: float) -> int:
@@ -77,7 +65,7 @@ def worker_time(spec: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(spec["threads"])
     peer = spec["peer"]
-    rec: dict[str, Any] = {"versions": _versions(VERSION_PACKAGES[peer]), "threads": torch.get_num_threads()}
+    rec: dict[str, Any] = {"versions": package_versions(VERSION_PACKAGES[peer]), "threads": torch.get_num_threads()}
     t0 = time.perf_counter()
     runner = PEERS[peer](spec["width"], spec["reps"], spec["batch"], spec["seed"], spec["preact_trainable"])
     rec["build_s"] = time.perf_counter() - t0
@@ -171,19 +159,12 @@ def worker_ref_check(spec: dict[str, Any]) -> dict[str, Any]:
             }
         )
     torch.save({"solver": spec["solver"], "cases": cases}, spec["path"])
-    return {"versions": _versions(VERSION_PACKAGES["qkan_exact"]), "path": spec["path"]}
+    return {"versions": package_versions(VERSION_PACKAGES["qkan_exact"]), "path": spec["path"]}
 
 
 def worker_main(spec_json: str) -> None:
-    spec = json.loads(spec_json)
-    try:
-        fn = {"time": worker_time, "ref_check": worker_ref_check}[spec["mode"]]
-        rec = fn(spec)
-    except MemoryError as exc:
-        rec = {"error": f"MemoryError: {exc}"[:300]}
-    except Exception as exc:
-        rec = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-    print("RESULT " + json.dumps(rec), flush=True)
+    """hea.py's worker runner with this file's modes."""
+    hea_worker_main(spec_json, {"time": worker_time, "ref_check": worker_ref_check})
 
 
 # =========================================================================== parent side
@@ -390,11 +371,6 @@ def run_bench(args: argparse.Namespace, peers: list[str]) -> dict[str, Any]:
                 print("  " + _progress_line(rec), flush=True)
     meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     return {"meta": meta, "points": points}
-
-
-def _ms(rec: dict[str, Any], key: str) -> float | None:
-    r = rec.get(key)
-    return None if r is None else r["median_s"] * 1e3
 
 
 def _progress_line(rec: dict[str, Any]) -> str:
