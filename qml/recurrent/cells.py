@@ -300,7 +300,24 @@ class QLSTMCell(RecurrentCell):
         )
 
 
-class QKANLSTMCell(RecurrentCell):
+class _GateMapCell(RecurrentCell):
+    """An LSTM whose four gate maps ``forget, input, candidate, output`` are modules of ``v_t = [x_t, h_{t-1}]``."""
+
+    reps: int
+
+    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """The LSTM update with the gate maps (see the subclass docstrings)."""
+        h, c = state
+        v = torch.cat([x, h], dim=1)
+        c_new, h_new = _lstm_update(self.forget(v), self.input(v), self.candidate(v), self.output(v), c)
+        return h_new, (h_new, c_new)
+
+    def extra_repr(self) -> str:
+        """Sizes, shown inside ``repr(cell)``."""
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}, reps={self.reps}"
+
+
+class QKANLSTMCell(_GateMapCell):
     r"""QKAN-LSTM (Hsu et al., arXiv 2512.05049): every gate's affine map becomes a ``QKANLayer``.
 
     With ``v_t = [x_t, h_{t-1}]`` (``d = input_size + hidden_size`` values) and four layers
@@ -354,19 +371,8 @@ class QKANLSTMCell(RecurrentCell):
             layer = QKANLayer(d, self.hidden_size, self.reps, backend=backend, generator=generator, **layer_options)
             setattr(self, gate, layer)
 
-    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """The QKAN-LSTM equations (see the class docstring)."""
-        h, c = state
-        v = torch.cat([x, h], dim=1)
-        c_new, h_new = _lstm_update(self.forget(v), self.input(v), self.candidate(v), self.output(v), c)
-        return h_new, (h_new, c_new)
 
-    def extra_repr(self) -> str:
-        """Sizes, shown inside ``repr(cell)``."""
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}, reps={self.reps}"
-
-
-class HQKANLSTMCell(RecurrentCell):
+class HQKANLSTMCell(_GateMapCell):
     r"""HQKAN-LSTM (Hsu et al., arXiv 2512.05049): each gate's QKAN inside a JHCG encoder/decoder.
 
     As :class:`QKANLSTMCell`, with each gate map ``G_g`` an HQKAN
@@ -432,14 +438,3 @@ class HQKANLSTMCell(RecurrentCell):
                 **layer_options,
             )
             setattr(self, gate, block)
-
-    def step(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """The HQKAN-LSTM equations (see the class docstring)."""
-        h, c = state
-        v = torch.cat([x, h], dim=1)
-        c_new, h_new = _lstm_update(self.forget(v), self.input(v), self.candidate(v), self.output(v), c)
-        return h_new, (h_new, c_new)
-
-    def extra_repr(self) -> str:
-        """Sizes, shown inside ``repr(cell)``."""
-        return f"input_size={self.input_size}, hidden_size={self.hidden_size}, reps={self.reps}"
