@@ -140,8 +140,6 @@ class ProviderBackend(Backend):
         self.optimization_level = optimization_level
         self.runner = JobRunner(provider, journal, poll_interval=poll_interval, timeout=timeout, log=log)
         self.submissions = 0
-        self._sample_seed: int | None = None
-        self._last_seed = 0
         self._compiled: dict[tuple, _Compiled] = {}
         self._calibrations: dict[tuple[int, ...], Any] = {}
 
@@ -164,23 +162,16 @@ class ProviderBackend(Backend):
         if isinstance(measurement, StateVector):
             raise ValueError("a device returns measurements, not state vectors; measure Expectation or Probabilities.")
         if isinstance(measurement, Samples):
-            self._sample_seed = (
-                int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item()) if generator is not None else None
-            )
-            try:
-                return self._execute(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement)
-            finally:
-                self._sample_seed = None
+            return self._sample(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement, generator)
         return parameter_shift_run(self._execute, circuit, values, batch_size, measurement, eager=True)
 
     # -- one submission per call -----------------------------------------------------------------
 
     def _next_seed(self) -> int:
-        """The seed of the next submission (a ``sample`` call's generator, when it passed one, decides it)."""
+        """The seed of the next submission."""
         seed = derive_seed(self.seed, self.rank, self.submissions)
         self.submissions += 1
-        self._last_seed = seed if self._sample_seed is None else self._sample_seed
-        return self._last_seed
+        return seed
 
     def _compile(self, circuit: Circuit, measured: tuple[int, ...], basis: dict[int, str] | None) -> _Compiled:
         key = (content_hash(circuit), measured, tuple(sorted((basis or {}).items())))
@@ -237,20 +228,47 @@ class ProviderBackend(Backend):
         binds = qiskit_parameter_binds(isa, {k: a for k, a in arrays.items() if k in names})
         return np.column_stack([np.asarray(binds[p], dtype=np.float64) for p in isa.parameters])
 
-    def _submit(self, kind: str, compiled: Sequence[_Compiled], values: dict[str, torch.Tensor], batch_size: int,
-                shots: int | None, observables: tuple[Any, ...] = ()) -> SubmissionResult:  # fmt: skip
+    def _submit(
+        self,
+        kind: str,
+        compiled: Sequence[_Compiled],
+        values: dict[str, torch.Tensor],
+        batch_size: int,
+        shots: int | None,
+        observables: tuple[Any, ...] = (),
+        seed: int | None = None,
+    ) -> SubmissionResult:
         batches = tuple(CircuitBatch(c.isa, self._bindings(c.isa, values, batch_size)) for c in compiled)
-        submission = Submission(kind, batches, shots=shots, observables=observables, seed=self._next_seed())  # type: ignore[arg-type]
+        seed = self._next_seed() if seed is None else seed
+        submission = Submission(kind, batches, shots=shots, observables=observables, seed=seed)  # type: ignore[arg-type]
         return self.runner.run(submission)
+
+    def _sample(
+        self,
+        circuit: Circuit,
+        values: dict[str, torch.Tensor],
+        batch_size: int,
+        measurement: Samples,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """Shots as bits, one submission; the caller's generator, when given, decides the seed."""
+        seed = self._next_seed()
+        if generator is not None:
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item())
+        qubits = tuple(measured_qubits(circuit, measurement.qubits))
+        compiled = self._compile(circuit, qubits, None)
+        counts = self._counts([compiled], values, batch_size, measurement.shots, seed)[0]
+        device = next(iter(values.values())).device if values else torch.device("cpu")
+        return _samples(counts, len(qubits), measurement.shots, seed).to(device)
 
     def _execute(
         self, circuit: Circuit, values: dict[str, torch.Tensor], batch_size: int, measurement: Measurement
     ) -> torch.Tensor:
-        """Run the whole batch as one submission and return the measurement's tensor (no autograd)."""
+        """Run the whole batch as one submission: expectation values or probabilities (no autograd)."""
         device = next(iter(values.values())).device if values else torch.device("cpu")
         if isinstance(measurement, Expectation):
             out = self._expectations(circuit, values, batch_size, measurement)
-        elif self.shots is None and not isinstance(measurement, Samples):  # exact probabilities: basis projectors
+        elif self.shots is None:  # exact probabilities: basis projectors
             qubits = tuple(measured_qubits(circuit, measurement.qubits))
             projectors = tuple(
                 Projector(qubits, tuple((index >> (len(qubits) - 1 - j)) & 1 for j in range(len(qubits))))
@@ -259,19 +277,20 @@ class ProviderBackend(Backend):
             out = self._expectations(circuit, values, batch_size, Expectation(projectors))
         else:
             qubits = tuple(measured_qubits(circuit, measurement.qubits))
-            shots = measurement.shots if isinstance(measurement, Samples) else self.shots
-            compiled = self._compile(circuit, qubits, None)
-            counts = self._counts([compiled], values, batch_size, shots or 1000)[0]
-            if isinstance(measurement, Samples):
-                out = _samples(counts, len(qubits), measurement.shots, self._last_seed)
-            else:
-                out = torch.tensor(np.array([_probabilities(c, len(qubits)) for c in counts]))
+            counts = self._counts([self._compile(circuit, qubits, None)], values, batch_size, self.shots)[0]
+            out = torch.tensor(np.array([_probabilities(c, len(qubits)) for c in counts]))
         return out.to(device)
 
-    def _counts(self, compiled: list[_Compiled], values: dict[str, torch.Tensor], batch_size: int,
-                shots: int) -> list[list[dict[str, float]]]:  # fmt: skip
+    def _counts(
+        self,
+        compiled: list[_Compiled],
+        values: dict[str, torch.Tensor],
+        batch_size: int,
+        shots: int,
+        seed: int | None = None,
+    ) -> list[list[dict[str, float]]]:
         """Counts per circuit per binding, readout-mitigated (as quasi-counts) when asked."""
-        result = self._submit("sample", compiled, values, batch_size, shots)
+        result = self._submit("sample", compiled, values, batch_size, shots, seed=seed)
         assert result.counts is not None
         if not self.mitigation:
             return [[{k: float(v) for k, v in c.items()} for c in per] for per in result.counts]
