@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -57,16 +57,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer, got {value}; omit --shots for exact probabilities"
-        )
-    return value
+def _positive(hint: str = "") -> Callable[[str], int]:
+    """An argparse type for positive integers; ``hint`` follows the message for values <= 0."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}{hint}")
+        return value
+
+    return parse
+
+
+_positive_int = _positive("; omit --shots for exact probabilities")
 
 
 def _seed(text: str) -> int:
@@ -133,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     from qml.cli_training import add_training_commands
 
-    add_training_commands(commands, _positive_epochs, _seed)
+    add_training_commands(commands, _positive(), _seed)
     for entry in _entry_points(PLUGIN_COMMANDS):
         plugin = entry.load()
         before = set(commands.choices)
@@ -141,16 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
         for name in set(commands.choices) - before:
             commands.choices[name].set_defaults(_plugin=plugin)
     return parser
-
-
-def _positive_epochs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 # -- bit order -----------------------------------------------------------------------------
