@@ -27,16 +27,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, islice
 
 import numpy as np
 
 __all__ = [
     "DENSE_MAX_QUBITS",
     "DIAGONAL_MAX_QUBITS",
+    "DIAGONAL",
+    "DENSE",
+    "MONOMIAL",
     "ConstantFuser",
     "FusedGate",
     "FusionStats",
+    "classify",
     "dense_exec_qubits",
     "diagonal_exec_qubits",
     "expand_matrix",
@@ -141,7 +145,23 @@ def expand_vector(vector: np.ndarray, qubits: Sequence[int], target: Sequence[in
     return np.broadcast_to(vector.reshape(shape), [2] * len(target)).reshape(-1)
 
 
-def _classify(matrix: np.ndarray) -> int:
+def _apply_local(matrix: np.ndarray, gate: np.ndarray, positions: Sequence[int], width: int) -> np.ndarray:
+    """``expand(gate) @ matrix`` without building the expanded matrix.
+
+    ``gate`` acts on the local axes ``positions`` (in gate order) of a ``(2**width, c)`` matrix.
+    """
+    k, cols = len(positions), matrix.shape[1]
+    first = positions[0]
+    if all(p == first + i for i, p in enumerate(positions)):  # a contiguous run in order: one batched matmul
+        left, right = 2**first, 2 ** (width - first - k) * cols
+        return np.matmul(gate, matrix.reshape(left, 2**k, right)).reshape(2**width, cols)
+    tensor = matrix.reshape((2,) * width + (cols,))
+    moved = np.tensordot(gate.reshape((2,) * (2 * k)), tensor, axes=(list(range(k, 2 * k)), list(positions)))
+    return np.moveaxis(moved, list(range(k)), list(positions)).reshape(2**width, cols)
+
+
+def classify(matrix: np.ndarray) -> int:
+    """``DIAGONAL``, ``MONOMIAL`` (one nonzero per row) or ``DENSE``."""
     nonzero = np.abs(matrix) > _ZERO
     counts = nonzero.sum(axis=1)
     if not np.all(counts == 1):
@@ -318,6 +338,7 @@ class ConstantFuser:
         self._serial = 0
         self._launch = _LAUNCH_NS / 2**num_qubits
         self._gather_left = GATHER_BUDGET_BYTES
+        self._costs: dict[tuple[int, tuple[int, ...]], float] = {}
 
     # -- costs ---------------------------------------------------------------------------------
 
@@ -325,6 +346,13 @@ class ConstantFuser:
         return 8 << (self.num_qubits - qubits[0])
 
     def _cost(self, kind: int, qubits: tuple[int, ...]) -> float:
+        key = (kind, qubits)
+        cost = self._costs.get(key)
+        if cost is None:
+            cost = self._costs[key] = self._pass_cost(kind, qubits)
+        return cost
+
+    def _pass_cost(self, kind: int, qubits: tuple[int, ...]) -> float:
         if kind == DIAGONAL:
             work = _DIAGONAL_NS
         elif kind == MONOMIAL and len(qubits) > DENSE_MAX_QUBITS:
@@ -347,12 +375,26 @@ class ConstantFuser:
 
     # -- public ----------------------------------------------------------------------------------
 
-    def add(self, qubits: Sequence[int], matrix: np.ndarray) -> None:
-        """Take one constant gate: ``matrix`` on ``qubits`` (in the gate's order)."""
+    def add(self, qubits: Sequence[int], matrix: np.ndarray, kind: int | None = None) -> None:
+        """Take one constant gate: ``matrix`` on ``qubits`` (in the gate's order).
+
+        ``kind`` (``DIAGONAL``, ``MONOMIAL`` or ``DENSE``), when the caller knows it, saves classifying the matrix.
+        """
         self.stats.gates += 1
-        ordered = tuple(sorted(qubits))
-        matrix = expand_matrix(matrix, qubits, ordered)
-        item = self._new_block(ordered, matrix)
+        if len(qubits) == 1:
+            ordered = tuple(qubits)
+            block = self._owner.get(ordered[0])
+            if (
+                block is not None
+                and len(block.qubits) <= DENSE_MAX_QUBITS
+                and self._absorbs(block, ordered[0], matrix, kind)
+            ):
+                return
+        else:
+            ordered = tuple(sorted(qubits))
+            if ordered != tuple(qubits):
+                matrix = expand_matrix(matrix, qubits, ordered)
+        item = self._new_block(ordered, matrix, kind)
         touched: list[_Block] = []
         for q in ordered:
             block = self._owner.get(q)
@@ -364,6 +406,23 @@ class ConstantFuser:
         for block in merged:
             self._forget(block)
         self._register(self._merge(merged, item) if merged else item)
+
+    def _absorbs(self, block: _Block, qubit: int, matrix: np.ndarray, kind: int | None) -> bool:
+        """Fast path: a single-qubit gate joins the dense-sized block on its qubit when that costs nothing.
+
+        True when it did: the block is dense (its cost does not change), or both are diagonal.
+        """
+        if kind is None:
+            kind = classify(matrix)
+        if not (block.kind == DENSE or (kind == DIAGONAL and block.kind == DIAGONAL)):
+            return False
+        position = block.qubits.index(qubit)
+        block.matrix = _apply_local(block.matrix, matrix, (position,), len(block.qubits))
+        block.gates += 1
+        self.stats.elements += block.matrix.size
+        # a dense product turns diagonal or monomial only by cancellation (sx sx = x): _fused checks once
+        self._touch(block)
+        return True
 
     def close(self, qubits: Sequence[int]) -> None:
         """Emit the open blocks touching ``qubits`` (a gate the fuser does not take acts there next)."""
@@ -403,9 +462,11 @@ class ConstantFuser:
         qubits, kind = self._union(members)
         own = self._cost(kind, qubits)
         partner, saving = None, 1e-9
-        candidates = [b for b in reversed(self._open.values()) if b not in touched][:_OPTIONAL_PARTNERS]
-        for block in candidates:
+        for block in islice((b for b in reversed(self._open.values()) if b not in touched), _OPTIONAL_PARTNERS):
             self.stats.options += 1
+            widest = DENSE_MAX_QUBITS if max(kind, block.kind) == DENSE else self.num_qubits
+            if len(qubits) + len(block.qubits) > widest:
+                continue
             with_block = [*members, block]
             q2, k2 = self._union(with_block)
             if not self._feasible(k2, q2, with_block):
@@ -431,9 +492,10 @@ class ConstantFuser:
         self._serial += 1
         return self._serial
 
-    def _new_block(self, qubits: tuple[int, ...], matrix: np.ndarray) -> _Block:
+    def _new_block(self, qubits: tuple[int, ...], matrix: np.ndarray, kind: int | None = None) -> _Block:
         """One gate as a block (``matrix`` on ascending ``qubits``)."""
-        kind = _classify(matrix)
+        if kind is None:
+            kind = classify(matrix)
         block = _Block(qubits, kind, 1, self._next_serial())
         self.stats.elements += matrix.size
         if len(qubits) > DENSE_MAX_QUBITS and kind == DIAGONAL:
@@ -453,12 +515,24 @@ class ConstantFuser:
         gates = sum(m.gates for m in members)
         block = _Block(qubits, kind, gates, self._next_serial())
         if len(qubits) <= DENSE_MAX_QUBITS:
-            product = np.eye(2 ** len(qubits), dtype=np.complex128)
-            for m in members:
-                product = expand_matrix(m.matrix, m.qubits, qubits) @ product
-            self.stats.elements += product.size * len(members)
-            block.matrix = product
-            block.kind = _classify(product)
+            width = len(qubits)
+            if kind == DIAGONAL:
+                diagonal = np.ones(2**width, dtype=np.complex128)
+                for m in members:
+                    diagonal = diagonal * expand_vector(np.diagonal(m.matrix), m.qubits, qubits)
+                block.matrix = np.diag(diagonal)
+            else:
+                first = members[0]
+                if first.qubits == qubits:
+                    product = first.matrix
+                else:
+                    product = np.eye(2**width, dtype=np.complex128)
+                    product = _apply_local(product, first.matrix, [qubits.index(q) for q in first.qubits], width)
+                for m in members[1:]:
+                    product = _apply_local(product, m.matrix, [qubits.index(q) for q in m.qubits], width)
+                block.matrix = product
+                block.kind = classify(product)
+            self.stats.elements += block.matrix.size * len(members)
             return block
         if kind == DIAGONAL:
             diagonal = np.ones(2 ** len(qubits), dtype=np.complex128)
@@ -490,6 +564,10 @@ class ConstantFuser:
         for q in block.qubits:
             self._owner[q] = block
 
+    def _touch(self, block: _Block) -> None:
+        """Mark ``block`` most recently used (it is first in line as an optional partner)."""
+        self._open[block.serial] = self._open.pop(block.serial)
+
     def _forget(self, block: _Block) -> None:
         del self._open[block.serial]
         for q in block.qubits:
@@ -505,6 +583,8 @@ class ConstantFuser:
     def _fused(self, block: _Block) -> FusedGate | None:
         """The block as an operand, or ``None`` when it is the identity (``h h``, ``cx cx`` ...)."""
         qubits = block.qubits
+        if block.matrix is not None and block.kind == DENSE:
+            block.kind = classify(block.matrix)
         if block.affine is not None:
             columns, offset = block.affine
             n = self.num_qubits

@@ -43,9 +43,11 @@ from circuits.ir.gates import complex_dtype_for, gate_matrix, gate_spec
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle
 from circuits.sim.fusion import (
+    DIAGONAL,
     ConstantFuser,
     FusedGate,
     FusionStats,
+    classify,
     dense_exec_qubits,
     diagonal_exec_qubits,
     expand_matrix,
@@ -182,6 +184,19 @@ class Plan:
         self.fusion = fuser.stats
         pending: dict[int, list[tuple]] = {}
         phase = complex(1.0)
+        kinds: dict[tuple[str, int], int] = {}
+
+        def kind_of(op: Operation, matrix: np.ndarray) -> int | None:
+            """The fuser's kind of a constant gate: diagonal gates by their spec, angle-free ones classified once."""
+            spec = gate_spec(op.name)
+            if spec.diagonal:
+                return DIAGONAL
+            if spec.num_params or op.data is not None:
+                return None
+            key = (op.name, op.num_qubits)
+            if key not in kinds:
+                kinds[key] = classify(matrix)
+            return kinds[key]
 
         def flush_qubit(q: int) -> None:
             run = pending.pop(q, None)
@@ -204,13 +219,23 @@ class Plan:
             self._fused.append(entries)
             self.steps.append(Step("matrix", (q,), tensor=0, index=len(self._fused) - 1))
 
-        for op, matrix in zip(operations, matrices, strict=True):
+        # A constant single-qubit gate waits in its qubit's run while a parametrized one may still
+        # join that run (then it costs nothing); past the last one it goes to the fuser at once, where
+        # it can share a block with its neighbours (a layer of H gates: one pass per 4 qubits).
+        last_parametrized = {}
+        for i, op in enumerate(operations):
+            if op.num_qubits == 1 and op.is_parametrized:
+                last_parametrized[op.qubits[0]] = i
+        for i, (op, matrix) in enumerate(zip(operations, matrices, strict=True)):
             if op.num_qubits == 1:
+                q = op.qubits[0]
                 if matrix is None:
                     key, pos = self._group_member(op)
-                    pending.setdefault(op.qubits[0], []).append(("param", key, pos))
+                    pending.setdefault(q, []).append(("param", key, pos))
+                elif q in pending or last_parametrized.get(q, -1) > i:
+                    pending.setdefault(q, []).append(("fixed", matrix))
                 else:
-                    pending.setdefault(op.qubits[0], []).append(("fixed", matrix))
+                    fuser.add((q,), matrix, kind_of(op, matrix))
                 continue
             for q in op.qubits:
                 flush_qubit(q)
@@ -222,7 +247,7 @@ class Plan:
             elif op.num_qubits == 0:  # a constant global phase commutes with everything
                 phase *= complex(matrix[0, 0])
             else:
-                fuser.add(op.qubits, matrix)
+                fuser.add(op.qubits, matrix, kind_of(op, matrix))
         for q in sorted(pending):
             flush_qubit(q)
         fuser.close_all()
