@@ -52,8 +52,8 @@ DIAGONAL, MONOMIAL, DENSE = 0, 1, 2
 """Block kinds, from cheapest to apply to dearest; a product takes the dearest kind of its factors."""
 
 DENSE_MAX_QUBITS = 4
-"""Widest dense block. On 2 CPU cores a 4-qubit matrix costs about 1.7 passes of a 1-qubit
-gate, a 5-qubit one 3 (``benchmarks/deep_circuits.py --kernels``)."""
+"""Widest dense block. On CPU a 4-qubit matrix costs about 1.8 passes of a 1-qubit gate, a 5-qubit
+one 3 (``benchmarks/deep_circuits.py --kernels``)."""
 
 DENSE_SPAN_MAX_QUBITS = 5
 """Widest contiguous span a dense block is applied on (identity on the qubits in between)."""
@@ -67,13 +67,14 @@ GATHER_BUDGET_BYTES = 256 << 20
 _ZERO = 1e-13
 """Entries below this are zeros when a fused product is classified (products round at 1e-16)."""
 
-# Cost model: nanoseconds per amplitude of one pass (1 thread, complex64, 18 qubits, in cache),
+# Cost model: nanoseconds per amplitude of one pass (1 thread, complex64, 16 qubits, in cache; measured with
+# benchmarks/deep_circuits.py --kernels),
 # plus a fixed cost per pass (Python and kernel launch) spread over the state.
 _LAUNCH_NS = 10_000.0
-_DENSE_NS = {1: 1.0, 2: 0.9, 3: 1.3, 4: 1.7, 5: 3.1}
+_DENSE_NS = {1: 1.4, 2: 1.4, 3: 1.7, 4: 2.5, 5: 4.1}
 _PERMUTE_NS = 2.0
-_DIAGONAL_NS = 0.25
-_GATHER_NS = 0.7
+_DIAGONAL_NS = 0.55
+_GATHER_NS = 1.3
 _OPTIONAL_PARTNERS = 4
 """How many of the most recently used open blocks a gate may also take in (besides those it touches)."""
 
@@ -175,35 +176,50 @@ def _permutation_of(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return source, matrix[np.arange(matrix.shape[0]), source]
 
 
-def _affine_of(matrix: np.ndarray, qubits: tuple[int, ...], num_qubits: int) -> tuple[dict[int, int], int] | None:
-    """The affine GF(2) map of a phase-free permutation matrix on ascending ``qubits``, or ``None``.
+PhasedAffine = tuple[dict[int, int], int, "np.ndarray | None"]
+"""``(columns, offset, phase)``: ``out[i] = phase[local(i)] * in[source(i)]`` with
+``source(i) = offset XOR columns[q] for each qubit q set in i`` on global index masks (qubit ``q`` is bit
+``num_qubits - 1 - q``; bits of qubits without a column pass through), and ``phase`` (``None``: all ones)
+indexed by the block's own qubits, ascending, the first most significant."""
 
-    Returns ``(columns, offset)`` on global index masks (qubit ``q`` is bit ``num_qubits - 1 - q``):
-    ``source(i) = offset XOR columns[q] for each q set in i`` (bits outside ``qubits`` pass through).
-    """
+
+def _doubling(columns: Sequence[int], offset: int) -> np.ndarray:
+    """``offset XOR (XOR of columns[b] for each bit b set in i)`` for every ``i < 2**len(columns)``."""
+    table = np.array([offset], dtype=np.int64)
+    for column in columns:  # bit b of i, least significant first
+        table = np.concatenate([table, table ^ column])
+    return table
+
+
+def _phased_affine_of(matrix: np.ndarray, qubits: tuple[int, ...], num_qubits: int) -> PhasedAffine | None:
+    """A monomial matrix on ascending ``qubits`` as an affine permutation and phases, or ``None`` (not affine)."""
     source, phase = _permutation_of(matrix)
-    if np.any(np.abs(phase - 1.0) > _ZERO):
-        return None
     k = len(qubits)
-    masks = [1 << (num_qubits - 1 - q) for q in qubits]  # local bit j (MSB first) -> global mask
+    offset = int(source[0])
+    local_columns = [int(source[1 << b]) ^ offset for b in range(k)]  # bit b (LSB first) of the local index
+    if not np.array_equal(_doubling(local_columns, offset), source):
+        return None
 
     def to_global(local: int) -> int:
-        value = 0
-        for j in range(k):
-            if local >> (k - 1 - j) & 1:
-                value |= masks[j]
-        return value
+        return sum(1 << (num_qubits - 1 - q) for j, q in enumerate(qubits) if local >> (k - 1 - j) & 1)
 
-    offset = int(source[0])
-    local_columns = [int(source[1 << (k - 1 - j)]) ^ offset for j in range(k)]
-    index = np.arange(2**k)
-    expected = np.full(2**k, offset)
-    for j, column in enumerate(local_columns):
-        expected ^= np.where((index >> (k - 1 - j)) & 1, column, 0)
-    if not np.array_equal(expected, source):
-        return None
-    columns = {q: to_global(column) for q, column in zip(qubits, local_columns, strict=True)}
-    return columns, to_global(offset)
+    columns = {qubits[k - 1 - b]: to_global(column) for b, column in enumerate(local_columns)}
+    trivial = not np.any(np.abs(phase - 1.0) > _ZERO)
+    return columns, to_global(offset), None if trivial else phase
+
+
+def _local_source(columns: dict[int, int], offset: int, qubits: tuple[int, ...], num_qubits: int) -> np.ndarray:
+    """An affine map that moves only bits of ascending ``qubits``, over their ``2**len(qubits)`` local indices."""
+    u = len(qubits)
+
+    def to_local(mask: int) -> int:
+        return sum(1 << (u - 1 - j) for j, q in enumerate(qubits) if mask >> (num_qubits - 1 - q) & 1)
+
+    local_columns = []
+    for b in range(u):
+        column = columns.get(qubits[u - 1 - b])
+        local_columns.append(1 << b if column is None else to_local(column))
+    return _doubling(local_columns, to_local(offset))
 
 
 def _affine_apply(columns: dict[int, int], num_qubits: int, value: int) -> int:
@@ -217,6 +233,10 @@ def _affine_apply(columns: dict[int, int], num_qubits: int, value: int) -> int:
     return result
 
 
+def _is_identity(columns: dict[int, int], offset: int, num_qubits: int) -> bool:
+    return offset == 0 and all(column == 1 << (num_qubits - 1 - q) for q, column in columns.items())
+
+
 def permutation_index(gate: FusedGate, num_qubits: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Gather index and phases of a permutation block over the state's tail from its first qubit.
 
@@ -228,14 +248,12 @@ def permutation_index(gate: FusedGate, num_qubits: int) -> tuple[np.ndarray, np.
     """
     lo = gate.qubits[0]
     tail = num_qubits - lo
-    first, second = gate.operand
-    if isinstance(first, dict):  # affine: build by doubling, one XOR per entry
-        source = np.array([second], dtype=np.int64)
-        for bit in range(tail):
-            q = num_qubits - 1 - bit
-            source = np.concatenate([source, source ^ first.get(q, 1 << bit)])
-        return source, None
-    local_source, phase = first, second
+    if isinstance(gate.operand[0], dict):  # affine: build by doubling, one XOR per entry
+        columns, offset, phase = gate.operand
+        bits = [columns.get(num_qubits - 1 - b, 1 << b) for b in range(tail)]
+        tail_qubits = tuple(range(lo, num_qubits))
+        return _doubling(bits, offset), None if phase is None else expand_vector(phase, gate.qubits, tail_qubits)
+    local_source, phase = gate.operand
     k = len(gate.qubits)
     index = np.arange(2**tail, dtype=np.int64)
     shifts = [num_qubits - 1 - q for q in gate.qubits]
@@ -266,59 +284,80 @@ def dense_exec_qubits(qubits: tuple[int, ...]) -> tuple[tuple[int, ...], float]:
     return qubits, permuted
 
 
+_DIAGONAL_PAD_QUBITS = 6
+_DIAGONAL_TABLE_MAX_QUBITS = 16
+
+
 def diagonal_exec_qubits(qubits: tuple[int, ...], num_qubits: int) -> tuple[int, ...]:
     """The qubits a diagonal block's table covers: ``qubits``, padded with the last qubits.
 
     Multiplying by a table broadcast along a short innermost run is slow (a diagonal on the last
     qubit costs as much as a dense gate); padding the table to cover the last 6 qubits makes the
-    innermost run 64 amplitudes long, at the price of a table at most 64 times larger.
+    innermost run 64 amplitudes long, at the price of a larger table (at most ``2**16`` entries).
     """
-    if num_qubits <= 6:
+    if num_qubits <= _DIAGONAL_PAD_QUBITS:
         return tuple(range(num_qubits))
-    if not qubits or num_qubits - 1 - qubits[-1] >= 6:
+    if not qubits or num_qubits - 1 - qubits[-1] >= _DIAGONAL_PAD_QUBITS:
         return qubits
-    padded = tuple(sorted(set(qubits) | set(range(num_qubits - 6, num_qubits))))
-    return padded if len(padded) <= DIAGONAL_MAX_QUBITS + 2 else qubits
+    padded = tuple(sorted(set(qubits) | set(range(num_qubits - _DIAGONAL_PAD_QUBITS, num_qubits))))
+    return padded if len(padded) <= _DIAGONAL_TABLE_MAX_QUBITS else qubits
+
+
+def _diagonal_ns(qubits: tuple[int, ...], num_qubits: int) -> float:
+    """Cost per amplitude of a diagonal block: cheap when its table's innermost run is long."""
+    table = diagonal_exec_qubits(qubits, num_qubits)
+    if num_qubits <= _DIAGONAL_PAD_QUBITS or not table or num_qubits - 1 - table[-1] >= _DIAGONAL_PAD_QUBITS:
+        return _DIAGONAL_NS
+    last_run = 1
+    while last_run < len(table) and table[-1 - last_run] == table[-1] - last_run:
+        last_run += 1
+    reaches_end = table[-1] == num_qubits - 1
+    return _DIAGONAL_NS if reaches_end and last_run >= _DIAGONAL_PAD_QUBITS else _DENSE_NS[1] * 2
 
 
 # -- blocks ----------------------------------------------------------------------------------
 
 
 class _Block:
-    """An open block: a product of gates on ``qubits`` (ascending), in one of three forms.
+    """An open block: a product of gates on ``qubits`` (ascending), in one of two forms.
 
-    ``matrix`` (dense-sized blocks, and single wide gates), ``diagonal`` (wide diagonal blocks),
-    or ``affine`` (wide permutation blocks: columns and offset).
+    Blocks of at most ``DENSE_MAX_QUBITS`` qubits (and single wider gates that are neither diagonal nor
+    affine) keep their ``matrix``. Wider blocks are diagonal or affine permutations: ``perm``
+    (``(columns, offset)``, see :data:`PhasedAffine`) and ``phase`` (``None``: all ones; at most
+    ``2**DIAGONAL_MAX_QUBITS`` entries).
     """
 
-    __slots__ = ("_affine_memo", "affine", "diagonal", "gates", "kind", "matrix", "qubits", "serial")
+    __slots__ = ("_memo", "gates", "kind", "matrix", "open_sandwiches", "perm", "phase", "qubits", "serial")
 
     def __init__(self, qubits: tuple[int, ...], kind: int, gates: int, serial: int) -> None:
         self.qubits = qubits
         self.kind = kind
         self.gates = gates
         self.serial = serial
+        self.open_sandwiches = 0  # openers minus closers of diagonal sandwiches inside (see ConstantFuser.add)
         self.matrix: np.ndarray | None = None
-        self.diagonal: np.ndarray | None = None
-        self.affine: tuple[dict[int, int], int] | None = None
-        self._affine_memo: tuple[dict[int, int], int] | bool | None = False
+        self.perm: tuple[dict[int, int], int] | None = None
+        self.phase: np.ndarray | None = None
+        self._memo: PhasedAffine | bool | None = False
 
-    def as_diagonal(self) -> np.ndarray:
-        return self.diagonal if self.diagonal is not None else np.diagonal(self.matrix).copy()
-
-    def as_affine(self, num_qubits: int) -> tuple[dict[int, int], int] | None:
-        """The block as a phase-free affine permutation, or ``None`` when it is not one."""
-        if self.affine is not None:
-            return self.affine
-        if self._affine_memo is False:
+    def phased_affine(self, num_qubits: int) -> PhasedAffine | None:
+        """The block as an affine permutation with phases, or ``None`` when it is not one."""
+        if self.perm is not None:
+            return (*self.perm, self.phase)
+        if self._memo is False:
             if self.kind == DENSE:
-                self._affine_memo = None
+                self._memo = None
             elif self.kind == DIAGONAL:
-                trivial = not np.any(np.abs(self.as_diagonal() - 1.0) > _ZERO)
-                self._affine_memo = ({}, 0) if trivial else None
+                diagonal = np.diagonal(self.matrix)
+                self._memo = ({}, 0, diagonal if np.any(np.abs(diagonal - 1.0) > _ZERO) else None)
             else:
-                self._affine_memo = _affine_of(self.matrix, self.qubits, num_qubits)
-        return self._affine_memo  # type: ignore[return-value]
+                self._memo = _phased_affine_of(self.matrix, self.qubits, num_qubits)
+        return self._memo  # type: ignore[return-value]
+
+    @property
+    def cost_kind(self) -> int:
+        """The kind to cost it as: diagonal while it holds an open ``P D P^-1`` sandwich (it will be one)."""
+        return DIAGONAL if self.open_sandwiches > 0 and self.kind != DENSE else self.kind
 
 
 class ConstantFuser:
@@ -354,7 +393,7 @@ class ConstantFuser:
 
     def _pass_cost(self, kind: int, qubits: tuple[int, ...]) -> float:
         if kind == DIAGONAL:
-            work = _DIAGONAL_NS
+            work = _diagonal_ns(qubits, self.num_qubits)
         elif kind == MONOMIAL and len(qubits) > DENSE_MAX_QUBITS:
             work = _GATHER_NS
         else:
@@ -365,20 +404,28 @@ class ConstantFuser:
         width = len(qubits)
         if width <= DENSE_MAX_QUBITS:
             return True
-        if kind == DIAGONAL:
+        if kind == DENSE:
+            return False
+        forms = [m.phased_affine(self.num_qubits) for m in members]
+        if any(form is None for form in forms):
+            return False
+        if kind == DIAGONAL or any(form[2] is not None for form in forms):
             return width <= DIAGONAL_MAX_QUBITS
-        if kind == MONOMIAL:
-            if self._gather_bytes(qubits) > self._gather_left:
-                return False
-            return all(m.as_affine(self.num_qubits) is not None for m in members)
-        return False
+        return self._gather_bytes(qubits) <= self._gather_left
 
     # -- public ----------------------------------------------------------------------------------
 
-    def add(self, qubits: Sequence[int], matrix: np.ndarray, kind: int | None = None) -> None:
+    def add(self, qubits: Sequence[int], matrix: np.ndarray, kind: int | None = None, sandwich: int = 0) -> None:
         """Take one constant gate: ``matrix`` on ``qubits`` (in the gate's order).
 
-        ``kind`` (``DIAGONAL``, ``MONOMIAL`` or ``DENSE``), when the caller knows it, saves classifying the matrix.
+        Args:
+            qubits: the gate's qubits, in its order.
+            matrix: its ``2**k x 2**k`` matrix.
+            kind: ``DIAGONAL``, ``MONOMIAL`` or ``DENSE`` when the caller knows it (saves classifying).
+            sandwich: ``+1`` for a permutation ``P`` whose next gates on its qubits are diagonal up to its
+                inverse, ``-1`` for that inverse (``cx rz cx``: the three are diagonal together). The fuser
+                costs the block between them as the diagonal it will become (a transpiled ``cp`` or ``rzz``
+                joins the diagonal block next to it instead of closing it).
         """
         self.stats.gates += 1
         if len(qubits) == 1:
@@ -400,6 +447,9 @@ class ConstantFuser:
             block = self._owner.get(q)
             if block is not None and block not in touched:
                 touched.append(block)
+        # an opener that fits into a dense block it touches just joins it (the sandwich costs nothing there)
+        joins_dense = any(b.kind == DENSE and len(set(b.qubits).union(ordered)) <= DENSE_MAX_QUBITS for b in touched)
+        item.open_sandwiches = 0 if sandwich > 0 and joins_dense else sandwich
         merged, closed = self._choose(item, touched)
         for block in closed:
             self._close(block)
@@ -410,14 +460,16 @@ class ConstantFuser:
     def _absorbs(self, block: _Block, qubit: int, matrix: np.ndarray, kind: int | None) -> bool:
         """Fast path: a single-qubit gate joins the dense-sized block on its qubit when that costs nothing.
 
-        True when it did: the block is dense (its cost does not change), or both are diagonal.
+        True when it did: the block is dense (its cost does not change), or both are diagonal (the block
+        perhaps only once its sandwich closes).
         """
         if kind is None:
             kind = classify(matrix)
-        if not (block.kind == DENSE or (kind == DIAGONAL and block.kind == DIAGONAL)):
+        if not (block.kind == DENSE or (kind == DIAGONAL and block.cost_kind == DIAGONAL)):
             return False
         position = block.qubits.index(qubit)
         block.matrix = _apply_local(block.matrix, matrix, (position,), len(block.qubits))
+        block._memo = False  # its permutation form, if computed, is stale
         block.gates += 1
         self.stats.elements += block.matrix.size
         # a dense product turns diagonal or monomial only by cancellation (sx sx = x): _fused checks once
@@ -440,7 +492,7 @@ class ConstantFuser:
 
     def _choose(self, item: _Block, touched: list[_Block]) -> tuple[list[_Block], list[_Block]]:
         """Which open blocks the gate joins and which it closes: the cheapest option."""
-        costs = {id(b): self._cost(b.kind, b.qubits) for b in touched}
+        costs = {b.serial: self._cost(b.cost_kind, b.qubits) for b in touched}
         if len(touched) <= 3:
             subsets = [list(c) for r in range(len(touched) + 1) for c in combinations(touched, r)]
         else:
@@ -449,18 +501,18 @@ class ConstantFuser:
         for subset in subsets:
             self.stats.options += 1
             members = [*subset, item]
-            qubits, kind = self._union(members)
+            qubits, kind, cost_kind = self._union(members)
             if subset and not self._feasible(kind, qubits, members):
                 continue
-            total = self._cost(kind, qubits) + sum(costs[id(b)] for b in touched if b not in subset)
+            total = self._cost(cost_kind, qubits) + sum(costs[b.serial] for b in touched if b not in subset)
             if best is None or total < best[0] - 1e-9 or (abs(total - best[0]) <= 1e-9 and len(subset) > best[1]):
                 best = (total, len(subset), subset)
         assert best is not None  # the empty subset is always feasible
         total, _, subset = best
         # optionally also take in one open block the gate does not touch
         members = [*subset, item]
-        qubits, kind = self._union(members)
-        own = self._cost(kind, qubits)
+        qubits, kind, cost_kind = self._union(members)
+        own = self._cost(cost_kind, qubits)
         partner, saving = None, 1e-9
         for block in islice((b for b in reversed(self._open.values()) if b not in touched), _OPTIONAL_PARTNERS):
             self.stats.options += 1
@@ -468,23 +520,27 @@ class ConstantFuser:
             if len(qubits) + len(block.qubits) > widest:
                 continue
             with_block = [*members, block]
-            q2, k2 = self._union(with_block)
+            q2, k2, c2 = self._union(with_block)
             if not self._feasible(k2, q2, with_block):
                 continue
-            gain = own + self._cost(block.kind, block.qubits) - self._cost(k2, q2)
+            gain = own + self._cost(block.cost_kind, block.qubits) - self._cost(c2, q2)
             if gain > saving:
                 partner, saving = block, gain
         merged = subset if partner is None else [*subset, partner]
         return merged, [b for b in touched if b not in subset]
 
     @staticmethod
-    def _union(members: Sequence[_Block]) -> tuple[tuple[int, ...], int]:
+    def _union(members: Sequence[_Block]) -> tuple[tuple[int, ...], int, int]:
+        """The qubits of a product, its kind at worst, and the kind to cost it as."""
         qubits: set[int] = set()
         kind = DIAGONAL
+        opened = False
         for m in members:
             qubits.update(m.qubits)
             kind = max(kind, m.kind)
-        return tuple(sorted(qubits)), kind
+            opened = opened or m.open_sandwiches > 0
+        cost_kind = DIAGONAL if opened and kind != DENSE else kind
+        return tuple(sorted(qubits)), kind, cost_kind
 
     # -- building blocks -------------------------------------------------------------------------
 
@@ -498,24 +554,22 @@ class ConstantFuser:
             kind = classify(matrix)
         block = _Block(qubits, kind, 1, self._next_serial())
         self.stats.elements += matrix.size
-        if len(qubits) > DENSE_MAX_QUBITS and kind == DIAGONAL:
-            block.diagonal = np.diagonal(matrix).copy()
-        elif len(qubits) > DENSE_MAX_QUBITS and kind == MONOMIAL:
-            block.affine = _affine_of(matrix, qubits, self.num_qubits)
-            if block.affine is None:
-                block.matrix = matrix
-        else:
-            block.matrix = matrix
+        block.matrix = matrix
+        if len(qubits) > DENSE_MAX_QUBITS and kind != DENSE:
+            form = _phased_affine_of(matrix, qubits, self.num_qubits)
+            if form is not None:  # else a lone wide permutation gate (mcx ...) that keeps its matrix
+                block.matrix, block.perm, block.phase = None, form[:2], form[2]
         return block
 
     def _merge(self, blocks: list[_Block], item: _Block) -> _Block:
         """The product ``item @ (blocks...)`` (the blocks are disjoint, so they commute)."""
         members = [*blocks, item]
-        qubits, kind = self._union(members)
+        qubits, kind, _ = self._union(members)
         gates = sum(m.gates for m in members)
         block = _Block(qubits, kind, gates, self._next_serial())
-        if len(qubits) <= DENSE_MAX_QUBITS:
-            width = len(qubits)
+        block.open_sandwiches = sum(m.open_sandwiches for m in members)
+        width = len(qubits)
+        if width <= DENSE_MAX_QUBITS:
             if kind == DIAGONAL:
                 diagonal = np.ones(2**width, dtype=np.complex128)
                 for m in members:
@@ -534,27 +588,33 @@ class ConstantFuser:
                 block.kind = classify(product)
             self.stats.elements += block.matrix.size * len(members)
             return block
-        if kind == DIAGONAL:
-            diagonal = np.ones(2 ** len(qubits), dtype=np.complex128)
-            for m in members:
-                diagonal = diagonal * expand_vector(m.as_diagonal(), m.qubits, qubits)
-            self.stats.elements += diagonal.size * len(members)
-            block.diagonal = diagonal
-            return block
+        # wide: an affine permutation with phases; the blocks first (disjoint, so their forms just combine)
+        n = self.num_qubits
         columns: dict[int, int] = {}
         offset = 0
-        for m in blocks:  # disjoint: their columns do not interact
-            cols, off = m.as_affine(self.num_qubits)
+        phase = None
+        for m in blocks:
+            cols, off, ph = m.phased_affine(n)
             columns.update(cols)
             offset ^= off
-        cols, off = item.as_affine(self.num_qubits)
-        # item after the blocks: source = blocks_source(item_source(i))
-        new_columns = dict(columns)
+            if ph is not None:
+                expanded = expand_vector(ph, m.qubits, qubits)
+                phase = expanded if phase is None else phase * expanded
+        cols, off, ph = item.phased_affine(n)
+        # then the item: source = blocks_source(item_source(i)), phase = item_phase * blocks_phase(item_source(i))
+        if phase is not None and (cols or off):
+            phase = phase[_local_source(cols, off, qubits, n)]
+            self.stats.elements += phase.size
+        before = dict(columns)
         for q, column in cols.items():
-            new_columns[q] = _affine_apply(columns, self.num_qubits, column)
-        offset = _affine_apply(columns, self.num_qubits, off) ^ offset
-        self.stats.elements += len(cols) * len(qubits)
-        block.affine = (new_columns, offset)
+            columns[q] = _affine_apply(before, n, column)
+        offset ^= _affine_apply(before, n, off)
+        if ph is not None:
+            expanded = expand_vector(ph, item.qubits, qubits)
+            phase = expanded if phase is None else phase * expanded
+        self.stats.elements += len(cols) * width + (0 if phase is None else phase.size)
+        block.perm, block.phase = (columns, offset), phase
+        block.kind = DIAGONAL if _is_identity(columns, offset, n) else MONOMIAL
         return block
 
     # -- bookkeeping -----------------------------------------------------------------------------
@@ -582,18 +642,20 @@ class ConstantFuser:
 
     def _fused(self, block: _Block) -> FusedGate | None:
         """The block as an operand, or ``None`` when it is the identity (``h h``, ``cx cx`` ...)."""
-        qubits = block.qubits
-        if block.matrix is not None and block.kind == DENSE:
-            block.kind = classify(block.matrix)
-        if block.affine is not None:
-            columns, offset = block.affine
-            n = self.num_qubits
-            if offset == 0 and all(columns.get(q, 1 << (n - 1 - q)) == 1 << (n - 1 - q) for q in qubits):
-                return None
+        qubits, n = block.qubits, self.num_qubits
+        if block.perm is not None:
+            columns, offset = block.perm
+            phase = block.phase
+            if phase is not None and not np.any(np.abs(phase - 1.0) > _ZERO):
+                phase = None
+            if _is_identity(columns, offset, n):
+                return None if phase is None else FusedGate("diagonal", qubits, phase, block.gates)
             self._gather_left -= self._gather_bytes(qubits)
-            return FusedGate("permutation", qubits, block.affine, block.gates)
-        if block.diagonal is not None or block.kind == DIAGONAL:
-            diagonal = block.as_diagonal()
+            return FusedGate("permutation", qubits, (columns, offset, phase), block.gates)
+        if block.kind == DENSE:
+            block.kind = classify(block.matrix)
+        if block.kind == DIAGONAL:
+            diagonal = np.diagonal(block.matrix).copy()
             if not np.any(np.abs(diagonal - 1.0) > _ZERO):
                 return None
             return FusedGate("diagonal", qubits, diagonal, block.gates)

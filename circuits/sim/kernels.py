@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Sequence
 
 import torch
@@ -91,11 +92,41 @@ def _front_layout(qubits: tuple[int, ...], num_qubits: int) -> tuple[tuple[int, 
     return sizes, order
 
 
-def _move_to_front(state: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
-    """``(B, 2**n)`` -> ``(B, 2**k, 2**(n-k))`` with ``qubits`` (in order) as the row index."""
+_SCRATCH = threading.local()
+_SCRATCH_MAX_BYTES = 1 << 30
+"""Largest state for which kernels writing into ``out`` keep reusable scratch buffers (CPU only)."""
+
+
+def _scratch(slot: int, like: torch.Tensor) -> torch.Tensor:
+    """A reusable buffer with ``like``'s shape, dtype and device (contents undefined).
+
+    Only for kernels that write into ``out`` (autograd off): on CPU a fresh state-sized tensor costs more in
+    page faults than the copy it holds. One buffer per slot, dtype and device, per thread.
+    """
+    nbytes = like.numel() * like.element_size()
+    if like.device.type != "cpu" or nbytes > _SCRATCH_MAX_BYTES:
+        return torch.empty_like(like)
+    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
+    key = (slot, like.dtype)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.numel() < like.numel():
+        buffer = buffers[key] = torch.empty(like.numel(), dtype=like.dtype)
+    return buffer[: like.numel()].view(like.shape)
+
+
+def _move_to_front(
+    state: torch.Tensor, qubits: Sequence[int], num_qubits: int, buffer: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``(B, 2**n)`` -> ``(B, 2**k, 2**(n-k))`` with ``qubits`` (in order) as the row index.
+
+    A copy; into ``buffer`` when given.
+    """
     batch = state.shape[0]
     sizes, order = _front_layout(tuple(qubits), num_qubits)
     tensor = state.reshape(batch, *sizes).permute(0, *(1 + i for i in order))
+    if buffer is not None:
+        buffer.view(tensor.shape).copy_(tensor)
+        return buffer.view(batch, 2 ** len(qubits), -1)
     return tensor.reshape(batch, 2 ** len(qubits), -1)
 
 
@@ -137,8 +168,12 @@ def apply_matrix(
     batch, k = state.shape[0], len(qubits)
     d = 2**k
     if not _is_contiguous_run(qubits):
-        block = _move_to_front(state, qubits, num_qubits)
-        return _move_back(torch.matmul(matrix, block), qubits, num_qubits, out)
+        if out is None:
+            return _move_back(torch.matmul(matrix, _move_to_front(state, qubits, num_qubits)), qubits, num_qubits)
+        block = _move_to_front(state, qubits, num_qubits, _scratch(0, state))
+        result = _scratch(1, state).view(block.shape)
+        torch.matmul(matrix, block, out=result)
+        return _move_back(result, qubits, num_qubits, out)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     view = state.view(batch, left, d, right)
     tiny = state.numel() <= _TINY_STATE
@@ -191,8 +226,9 @@ def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[
     batch, k = phi.shape[0], len(qubits)
     d = 2**k
     if not _is_contiguous_run(qubits):
-        a = _move_to_front(phi, qubits, num_qubits)
-        b = _move_to_front(psi_conj, qubits, num_qubits)
+        grad_mode = torch.is_grad_enabled()
+        a = _move_to_front(phi, qubits, num_qubits, None if grad_mode else _scratch(0, phi))
+        b = _move_to_front(psi_conj, qubits, num_qubits, None if grad_mode else _scratch(1, psi_conj))
         return torch.matmul(a, b.mT)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     single = phi.dtype in (torch.complex64, torch.float32)

@@ -44,6 +44,7 @@ from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle
 from circuits.sim.fusion import (
     DIAGONAL,
+    MONOMIAL,
     ConstantFuser,
     FusedGate,
     FusionStats,
@@ -123,6 +124,54 @@ def _op_is_real(op: Operation, matrix: np.ndarray | None) -> bool:
     return bool(np.all(np.abs(matrix.imag) < 1e-15))
 
 
+def _diagonal_sandwiches(
+    operations: Sequence[Operation],
+    matrices: list[np.ndarray | None],
+    kind_of: Callable[[Operation, np.ndarray | None], int | None],
+) -> dict[int, int]:
+    """Where ``P D P^-1`` sandwiches of constant gates start (``+1``) and end (``-1``), by operation index.
+
+    ``P`` is a permutation (``cx``, ``swap`` ...) followed on its qubits only by constant diagonal gates
+    until its inverse.
+    ``P^-1 D P`` is diagonal for every diagonal ``D``; transpilers write ``cp``, ``crz`` and ``rzz`` as
+    ``cx rz cx``. One pass over the operations.
+    """
+    open_at: dict[int, int] = {}  # qubit -> index of the candidate P that is open on it
+    marks: dict[int, int] = {}
+
+    def drop(q: int) -> None:
+        candidate = open_at.pop(q, None)
+        if candidate is not None:
+            for other in operations[candidate].qubits:
+                if open_at.get(other) == candidate:
+                    del open_at[other]
+
+    for i, (op, matrix) in enumerate(zip(operations, matrices, strict=True)):
+        kind = kind_of(op, matrix)
+        if kind == DIAGONAL or op.num_qubits == 0:
+            continue  # the filling (or a global phase)
+        if kind == MONOMIAL and op.num_qubits >= 2:
+            candidate = open_at.get(op.qubits[0])
+            if (
+                candidate is not None
+                and operations[candidate].qubits == op.qubits
+                and all(open_at.get(q) == candidate for q in op.qubits)
+                and np.allclose(matrix @ matrices[candidate], np.eye(len(matrix)), atol=1e-12)
+            ):
+                marks[candidate], marks[i] = 1, -1
+                for q in op.qubits:
+                    del open_at[q]
+                continue
+            for q in op.qubits:
+                drop(q)
+            for q in op.qubits:
+                open_at[q] = i
+            continue
+        for q in op.qubits:
+            drop(q)
+    return marks
+
+
 @dataclass
 class _Group:
     """Gates of one type (and width) whose matrices are built in one call."""
@@ -186,9 +235,11 @@ class Plan:
         phase = complex(1.0)
         kinds: dict[tuple[str, int], int] = {}
 
-        def kind_of(op: Operation, matrix: np.ndarray) -> int | None:
+        def kind_of(op: Operation, matrix: np.ndarray | None) -> int | None:
             """The fuser's kind of a constant gate: diagonal gates by their spec, angle-free ones classified once."""
             spec = gate_spec(op.name)
+            if matrix is None:
+                return None
             if spec.diagonal:
                 return DIAGONAL
             if spec.num_params or op.data is not None:
@@ -197,6 +248,10 @@ class Plan:
             if key not in kinds:
                 kinds[key] = classify(matrix)
             return kinds[key]
+
+        sandwiches = (
+            {} if __import__("os").environ.get("NOSAND") else _diagonal_sandwiches(operations, matrices, kind_of)
+        )
 
         def flush_qubit(q: int) -> None:
             run = pending.pop(q, None)
@@ -247,7 +302,7 @@ class Plan:
             elif op.num_qubits == 0:  # a constant global phase commutes with everything
                 phase *= complex(matrix[0, 0])
             else:
-                fuser.add(op.qubits, matrix, kind_of(op, matrix))
+                fuser.add(op.qubits, matrix, kind_of(op, matrix), sandwiches.get(i, 0))
         for q in sorted(pending):
             flush_qubit(q)
         fuser.close_all()

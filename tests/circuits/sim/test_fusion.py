@@ -104,9 +104,15 @@ def test_wide_blocks_match_reference():
     ops += [Operation.create("rz", q, (0.1 * q,)) for q in range(n)]
     ops += [Operation.create("global_phase", (), (0.7,))]
     circuit = Circuit(n, ops)
-    kinds = {step.kind for step in compile_plan(circuit).steps}
-    assert kinds == {"matrix", "diagonal", "monomial"}
+    # the H layer in two dense blocks, then everything else is one permutation with phases
+    assert _kinds(circuit) == [("matrix", 4), ("matrix", 4), ("monomial", n)]
     _assert_state(circuit)
+    # H layer, cp chain, H layer: cp(1..3, 0) join the first dense block, the rest is one diagonal pass
+    chain = Circuit(n, ops[: 2 * n - 1] + [Operation.create("h", q) for q in range(n)])
+    steps = compile_plan(chain).steps
+    assert [s.kind for s in steps] == ["matrix", "matrix", "diagonal", "matrix", "matrix"]
+    assert steps[2].support == (0, 4, 5, 6, 7)
+    _assert_state(chain)
 
 
 def test_global_phase_alone_and_folded():
@@ -191,6 +197,24 @@ def test_cx_rz_cx_on_distant_qubits_is_one_diagonal_pass():
     plan = compile_plan(circuit)
     assert [step.kind for step in plan.steps] == ["diagonal"]
     assert plan.steps[0].support == (0, 11)
+
+
+def test_transpiled_controlled_phases_join_one_diagonal_block():
+    """``cp`` as a transpiler writes it (``rz cx rz cx rz``) on distant pairs: one diagonal pass for the row."""
+    n = 8
+    ops = [Operation.create("h", q) for q in range(n)]
+    for k in range(1, n):
+        angle = math.pi / 2**k
+        ops += [Operation.create("rz", k, (angle / 2,)), Operation.create("cx", (k, 0))]
+        ops += [Operation.create("rz", 0, (-angle / 2,)), Operation.create("cx", (k, 0))]
+        ops += [Operation.create("rz", 0, (angle / 2,))]
+    circuit = Circuit(n, ops)
+    kinds = [step.kind for step in compile_plan(circuit).steps]
+    assert kinds.count("diagonal") == 1 and "monomial" not in kinds
+    assert len(kinds) <= 3  # the H layer in 4-qubit blocks, and the diagonal
+    _assert_state(circuit)
+    broken = Circuit(n, ops[: n + 3] + [Operation.create("sx", 0)] + ops[n + 3 :])  # an sx inside one sandwich
+    _assert_state(broken)
 
 
 def test_cnot_ladder_is_one_gather_and_cancellations_vanish():
