@@ -213,7 +213,7 @@ def test_transpiled_controlled_phases_join_one_diagonal_block():
     assert kinds.count("diagonal") == 1 and "monomial" not in kinds
     assert len(kinds) <= 3  # the H layer in 4-qubit blocks, and the diagonal
     _assert_state(circuit)
-    broken = Circuit(n, ops[: n + 3] + [Operation.create("sx", 0)] + ops[n + 3 :])  # an sx inside one sandwich
+    broken = Circuit(n, [*ops[: n + 3], Operation.create("sx", 0), *ops[n + 3 :]])  # an sx inside one sandwich
     _assert_state(broken)
 
 
