@@ -92,17 +92,21 @@ def test_qft_matches_reference(n):
     _assert_state(_qft(n))
 
 
-def test_wide_blocks_match_reference():
-    """Diagonal chains over every qubit, CNOT ladders and SWAP layers wider than a dense block, an X, phases."""
-    n = 8
+def _wide_ops(n: int) -> list[Operation]:
+    """H layer, then diagonal chains, CNOT ladders, SWAPs and phases wider than a dense block."""
     ops = [Operation.create("h", q) for q in range(n)]
-    ops += [Operation.create("cp", (k, 0), (0.3 * k,)) for k in range(1, n)]  # a diagonal block of 8 qubits
+    ops += [Operation.create("cp", (k, 0), (0.3 * k,)) for k in range(1, n)]
     ops += [Operation.create("cz", (k, k + 2)) for k in range(n - 2)]
-    ops += [Operation.create("cx", (k, k + 1)) for k in range(n - 1)]  # a permutation block
-    ops += [Operation.create("x", 3), Operation.create("swap", (0, 7)), Operation.create("swap", (1, 6))]
-    ops += [Operation.create("swap", (2, 5)), Operation.create("cx", (7, 0))]
+    ops += [Operation.create("cx", (k, k + 1)) for k in range(n - 1)]
+    ops += [Operation.create("x", 3), Operation.create("swap", (0, n - 1)), Operation.create("swap", (1, n - 2))]
+    ops += [Operation.create("swap", (2, n - 3)), Operation.create("cx", (n - 1, 0))]
     ops += [Operation.create("rz", q, (0.1 * q,)) for q in range(n)]
-    ops += [Operation.create("global_phase", (), (0.7,))]
+    return [*ops, Operation.create("global_phase", (), (0.7,))]
+
+
+def test_wide_blocks_match_reference():
+    n = 8
+    ops = _wide_ops(n)
     circuit = Circuit(n, ops)
     # the H layer in two dense blocks, then everything else is one permutation with phases
     assert _kinds(circuit) == [("matrix", 4), ("matrix", 4), ("monomial", n)]
@@ -133,6 +137,8 @@ def _mixed_circuit(n: int, seed: int) -> Circuit:
     ops += list(_transpiled_like(n, 60, seed))
     ops += [Operation.create("crz", (0, n - 1), (w[0],)), Operation.create("rzz", (1, n - 2), (w[1] * x[0],))]
     ops += list(_qft(n))
+    ops += [Operation.create("ry", q, (w[2 + q] * x[q],)) for q in range(n)]
+    ops += _wide_ops(n)  # a permutation with phases over every qubit
     ops += [Operation.create("rx", q, (w[2 + q],)) for q in range(n)]
     ops += [Operation.create("cx", (q, q + 1)) for q in range(n - 1)]
     ops += [Operation.create("unitary", (2, 0, 4), (), MatrixData(random_unitary(3, np.random.default_rng(seed))))]
@@ -144,6 +150,7 @@ def _mixed_circuit(n: int, seed: int) -> Circuit:
 def test_adjoint_equals_backprop_and_finite_differences_through_fused_blocks(seed):
     n = 7
     circuit = _mixed_circuit(n, seed)
+    assert {s.kind for s in compile_plan(circuit).steps if s.tensor == -1} == {"matrix", "diagonal", "monomial"}
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(3, n, generator=gen, dtype=torch.float64, requires_grad=True)
     w = torch.rand(3 * n, generator=gen, dtype=torch.float64, requires_grad=True)
