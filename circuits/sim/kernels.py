@@ -19,7 +19,8 @@ docs/performance.md):
 * ``R`` in ``{2, 4}`` (single-qubit gates), or ``d * R <= 32`` or ``R <= 2`` (wider gates): one
   ``matmul`` against the block matrix ``kron(M, I_R)``;
 * other wider gates: the broadcast ``matmul``;
-* otherwise (``R == 1`` or ``8 <= R <= 64``, single-qubit gates): four elementwise ops.
+* a single-qubit gate on the last qubit (``R == 1``): ``I (x) M`` on the last two qubits, one GEMM;
+* otherwise (``8 <= R <= 64``, single-qubit gates): four elementwise ops.
 
 Gates on qubits that are not one contiguous run move them to the front through a permuted copy of
 the state whose axes are coalesced into runs (:func:`_front_layout`).
@@ -174,9 +175,14 @@ def apply_matrix(
         result = _scratch(1, state).view(block.shape)
         torch.matmul(matrix, block, out=result)
         return _move_back(result, qubits, num_qubits, out)
+    tiny = state.numel() <= _TINY_STATE
+    if k == 1 and qubits[0] == num_qubits - 1 > 0 and not tiny and state.device.type not in ELEMENTWISE_DEVICES:
+        # the last qubit: I (x) M on the last two is one GEMM, 2 to 2.5x faster than four strided elementwise ops
+        eye = torch.eye(2, dtype=matrix.dtype, device=matrix.device)
+        wide = (eye[:, None, :, None] * matrix[:, None, :, None, :]).reshape(matrix.shape[0], 4, 4)
+        return apply_matrix(state, wide, (num_qubits - 2, num_qubits - 1), num_qubits, out)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     view = state.view(batch, left, d, right)
-    tiny = state.numel() <= _TINY_STATE
     gpu_form = state.device.type in ELEMENTWISE_DEVICES and k == 1 and not tiny
     block_form = k > 1 and (right <= 2 or d * right <= 32)
     if not gpu_form and (right >= 128 or tiny or (k > 1 and not block_form)):
