@@ -50,7 +50,7 @@ def test_random_circuits_agree_with_aer_statevector(seed, num_qubits):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_transpiled_circuits_agree_with_aer(seed):
-    """Deep circuits as a transpiler writes them (thousands of rz / sx / x / cx gates): the fused plan against Aer."""
+    """Deep circuits as a transpiler writes them (hundreds of rz / sx / x / cx gates): the fused plan against Aer."""
     from qiskit.circuit.library import QFTGate
     from qiskit.circuit.random import random_circuit
 
