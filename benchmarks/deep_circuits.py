@@ -33,15 +33,17 @@ the repetitions alternate ours and Aer, so load from other processes falls on bo
 ``exec-only`` ratios are medians of the paired ratios; ``agree`` compares the two final states (1e-4 in single,
 1e-9 in double precision), after reversing Aer's little-endian qubit order.
 
-``--compile`` measures plan compilation alone at 1k, 10k and 100k gates (a 10-qubit circuit of ``rz``, ``sx``
-and ``cx`` on random qubits with constant angles, and the same with symbolic ``rz`` angles): the time and
-``tracemalloc`` peak of ``compile_plan``, per gate, the steps and the fuser's work counters.
+The compile-scaling rows (on by default; ``--no-compile`` skips them, ``--compile-only`` runs only them) measure
+plan compilation alone at 1k, 10k and 100k gates (a 10-qubit circuit of ``rz``, ``sx`` and ``cx`` on random qubits
+with constant angles, and the same with symbolic ``rz`` angles): the time and ``tracemalloc`` peak of
+``compile_plan``, per gate, the steps and the fuser's work counters.
 ``--kernels`` times one pass of each fused-block kind (the fuser's cost model, ``circuits/sim/fusion.py``).
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/deep_circuits.py --out deep.json --markdown deep.md
+    .venv/bin/python benchmarks/deep_circuits.py --threads 1 --out deep.json --markdown deep.md
     .venv/bin/python benchmarks/deep_circuits.py --quick
+    .venv/bin/python benchmarks/deep_circuits.py --compile-only --compile-gates 1000,10000
     .venv/bin/python benchmarks/deep_circuits.py --workloads qft18 --threads 1
     .venv/bin/python benchmarks/deep_circuits.py --kernels --kernel-qubits 18
 """
