@@ -409,8 +409,10 @@ class ConstantFuser:
         forms = [m.phased_affine(self.num_qubits) for m in members]
         if any(form is None for form in forms):
             return False
-        if kind == DIAGONAL or any(form[2] is not None for form in forms):
+        if kind == DIAGONAL:
             return width <= DIAGONAL_MAX_QUBITS
+        if any(form[2] is not None for form in forms) and width > DIAGONAL_MAX_QUBITS:
+            return False  # phases are a table over the block's qubits
         return self._gather_bytes(qubits) <= self._gather_left
 
     # -- public ----------------------------------------------------------------------------------
@@ -554,11 +556,11 @@ class ConstantFuser:
             kind = classify(matrix)
         block = _Block(qubits, kind, 1, self._next_serial())
         self.stats.elements += matrix.size
-        block.matrix = matrix
+        block.matrix = matrix  # kept by single wide gates too: the fallback when a gather index is too big
         if len(qubits) > DENSE_MAX_QUBITS and kind != DENSE:
             form = _phased_affine_of(matrix, qubits, self.num_qubits)
-            if form is not None:  # else a lone wide permutation gate (mcx ...) that keeps its matrix
-                block.matrix, block.perm, block.phase = None, form[:2], form[2]
+            if form is not None:  # else a lone wide permutation gate (mcx ...)
+                block.perm, block.phase = form[:2], form[2]
         return block
 
     def _merge(self, blocks: list[_Block], item: _Block) -> _Block:
@@ -650,6 +652,8 @@ class ConstantFuser:
                 phase = None
             if _is_identity(columns, offset, n):
                 return None if phase is None else FusedGate("diagonal", qubits, phase, block.gates)
+            if block.matrix is not None and self._gather_bytes(qubits) > self._gather_left:
+                return FusedGate("matrix", qubits, block.matrix, block.gates)  # a single gate: dense
             self._gather_left -= self._gather_bytes(qubits)
             return FusedGate("permutation", qubits, (columns, offset, phase), block.gates)
         if block.kind == DENSE:
@@ -659,7 +663,12 @@ class ConstantFuser:
             if not np.any(np.abs(diagonal - 1.0) > _ZERO):
                 return None
             return FusedGate("diagonal", qubits, diagonal, block.gates)
-        if block.kind == MONOMIAL and len(qubits) > DENSE_MAX_QUBITS:  # a wide gate that is not affine
+        if (
+            block.kind == MONOMIAL
+            and len(qubits) > DENSE_MAX_QUBITS
+            and self._gather_bytes(qubits) <= self._gather_left
+        ):
+            # a wide gate that is not affine (mcx ...): a gather, while the index fits the budget
             self._gather_left -= self._gather_bytes(qubits)
             source, phase = _permutation_of(block.matrix)
             trivial = bool(np.all(np.abs(phase - 1.0) <= _ZERO))

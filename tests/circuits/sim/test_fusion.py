@@ -119,6 +119,25 @@ def test_wide_blocks_match_reference():
     _assert_state(chain)
 
 
+def test_gathers_past_the_index_budget_fall_back_to_small_blocks(monkeypatch):
+    """Wide permutations need an index of ``2**(n - first qubit)`` entries; past the plan's budget they are not made."""
+    from circuits.sim import fusion, torch_backend
+
+    mcx = Operation.create("mcx", (0, 1, 2, 3, 4, 5))
+    wide = Circuit(28, [mcx, *(Operation.create("cx", (q, q + 1)) for q in range(10))])
+    plan = compile_plan(wide)  # 28 qubits: a 2 GiB index would be over the 256 MiB budget
+    assert all(step.kind != "monomial" or step.qubits[0] >= 3 for step in plan.steps)
+    assert ("matrix", 6) in [(step.kind, len(step.qubits)) for step in plan.steps]
+    monkeypatch.setattr(fusion, "GATHER_BUDGET_BYTES", 0)
+    torch_backend._cached_plan.cache_clear()
+    try:
+        circuit = Circuit(7, [*_wide_ops(7), Operation.create("mcx", (6, 0, 1, 2, 3, 4))])
+        assert "monomial" not in {step.kind for step in compile_plan(circuit).steps}
+        _assert_state(circuit)
+    finally:
+        torch_backend._cached_plan.cache_clear()
+
+
 def test_global_phase_alone_and_folded():
     only = Circuit(2).append("global_phase", (), (0.4,))
     np.testing.assert_allclose(TorchBackend(dtype=torch.complex128).state(only)[0].numpy(), [np.exp(0.4j), 0, 0, 0])
