@@ -10,17 +10,21 @@ pass. The fuser turns its constant gates into *blocks*, each one pass:
 * a **diagonal** block: any product of diagonal gates (the ``cp`` / ``rz`` / ``cz`` chains of
   a QFT, ``cx rz cx`` sandwiches) on up to :data:`DIAGONAL_MAX_QUBITS` qubits, one
   elementwise product;
-* a **permutation** block: CNOT, SWAP and X gates on more qubits than a dense block (a CNOT
-  ring, a SWAP layer), one index gather. Such a block is an affine map of the index bits
-  over GF(2), kept as one column per qubit, so adding a gate costs ``O(width)``.
+* a **permutation** block: CNOT, SWAP and X gates, with diagonal gates among them, on more
+  qubits than a dense block (a CNOT ring, a SWAP layer), one index gather (and one product
+  with its phases). The permutation is an affine map of the index bits over GF(2), kept as one
+  column per qubit, so adding a gate costs ``O(width)``; phases are a table over the block's
+  qubits, so a block with phases has at most :data:`DIAGONAL_MAX_QUBITS` qubits.
 
 The fuser keeps *open* blocks on disjoint qubits (they commute, so their order is free).
 Each gate either joins some of the open blocks it touches, closing (emitting) the others,
 and may also take in one open block it does not touch; the choice is the cheapest under a
 small cost model of one pass of each kind (measured on CPU, see docs/performance.md).
-Every gate is looked at once and the work per gate is bounded (matrices of at most
-``2**DENSE_MAX_QUBITS`` rows, diagonals of at most ``2**DIAGONAL_MAX_QUBITS`` entries), so
-compilation is linear in the number of gates. :class:`FusionStats` counts that work.
+A ``P D P^-1`` sandwich (``cx rz cx``, as transpilers write ``cp``) is costed as the diagonal
+it becomes, so it joins the diagonal block next to it. Every gate is looked at once and the
+work per gate is bounded (matrices of at most ``2**DENSE_MAX_QUBITS`` rows, diagonals and
+phase tables of at most ``2**DIAGONAL_MAX_QUBITS`` entries), so compilation is linear in the
+number of gates. :class:`FusionStats` counts that work.
 """
 
 from __future__ import annotations
@@ -102,10 +106,9 @@ class FusedGate:
         qubits: the qubits the operand is given on, ascending (qubit ``qubits[0]`` is the most
             significant bit of the operand's index).
         operand: ``"matrix"``: the ``(2**k, 2**k)`` matrix; ``"diagonal"``: its ``(2**k,)``
-            diagonal; ``"permutation"``: ``(columns, offset)``, the affine map
-            ``source(i) = offset XOR (XOR of columns[q] over the qubits q set in i)`` on global
-            index bit masks, or ``(source, phase)`` arrays over ``qubits`` for a single gate
-            that is not affine (``out[i] = phase[i] * in[source[i]]``, ``phase`` may be None).
+            diagonal; ``"permutation"``: ``(columns, offset, phase)`` (:data:`PhasedAffine`), or
+            ``(source, phase)`` arrays over ``qubits`` for a single gate that is not affine
+            (``out[i] = phase[i] * in[source[i]]``); ``phase`` is ``None`` when all ones.
         gates: how many circuit gates it holds.
     """
 

@@ -7,8 +7,9 @@ What compilation does (DESIGN.md section 5):
   from 6 qubits on, two such steps on neighbouring qubits become one ``4 x 4`` step.
 * **Constant-gate fusion** (:mod:`circuits.sim.fusion`). Gates with fixed angles, and
   runs of them, become blocks of up to 4 qubits (one dense matrix), diagonal blocks of up
-  to 12 qubits (a QFT's ``cp`` chains: one elementwise product), and CNOT / SWAP / X
-  blocks of any width (a CNOT ring: one index gather), chosen by a small cost model.
+  to 12 qubits (a QFT's ``cp`` chains, transpiled ``cx rz cx`` sandwiches: one elementwise
+  product), and CNOT / SWAP / X blocks, with phases, wider than that (a CNOT ring: one
+  index gather), chosen by a small cost model.
 * **Diagonal gates** (``rzz``, ``cp``, ``crz``, ``mcphase`` ...) multiply elementwise.
 * **Batched matrix construction.** All angles are evaluated in one vectorized pass,
   the matrices of all gates of one type in one call (constant gates too, at compile
