@@ -250,9 +250,7 @@ class Plan:
                 kinds[key] = classify(matrix)
             return kinds[key]
 
-        sandwiches = (
-            {} if __import__("os").environ.get("NOSAND") else _diagonal_sandwiches(operations, matrices, kind_of)
-        )
+        sandwiches = _diagonal_sandwiches(operations, matrices, kind_of)
 
         def flush_qubit(q: int) -> None:
             run = pending.pop(q, None)
