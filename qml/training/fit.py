@@ -201,8 +201,8 @@ def _prepare_out_dir(out_dir: Path | None, resume: bool, overwrite: bool, ctx: D
     epoch. ``best.pt`` or ``metrics.jsonl`` without it are what a run killed during its first epoch
     left; a new run replaces them. Temporary files of killed writes are deleted.
     """
-    if out_dir is None:
-        return []
+    if out_dir is None or (resume and not out_dir.exists()):
+        return []  # nothing to resume: the restore says so, and no empty directory is left behind
     _writable_directory(out_dir)
     present = [name for name in (CHECKPOINT, METRICS, BEST) if (out_dir / name).exists()]
     if CHECKPOINT in present and not resume and not overwrite:

@@ -133,6 +133,9 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path):
 def test_resume_refuses_other_settings_and_missing_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match=r"No checkpoint at .*checkpoint\.pt"):
         _train(tmp_path, epochs=2, resume=True)
+    with pytest.raises(CheckpointError, match=r"No checkpoint at .*never/checkpoint\.pt"):
+        _train(tmp_path / "never", epochs=2, resume=True)
+    assert not (tmp_path / "never").exists()
     _train(tmp_path, epochs=1)
     with pytest.raises(CheckpointError, match=r"different run \(seed: 3 -> 4\)"):
         _train(tmp_path, epochs=2, resume=True, seed=4)
