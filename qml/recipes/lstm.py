@@ -38,7 +38,7 @@ import torch
 from circuits.backend import Backend
 from qml.data.base import Split
 from qml.recipes.common import series_experiment
-from qml.recipes.registry import Experiment, Recipe, RecipeOptions, register
+from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
 from qml.recurrent import (
     HQKANLSTMCell,
     LSTMCell,
@@ -48,7 +48,7 @@ from qml.recurrent import (
     SequenceRegressor,
 )
 
-__all__ = ["MODELS", "SERIES", "build_cell", "sequence_experiment"]
+__all__ = ["MODELS", "RECIPES", "SERIES", "build_cell", "sequence_experiment"]
 
 LEARNING_RATE = 0.01
 """RMSprop learning rate of every recurrent recipe."""
@@ -150,6 +150,5 @@ def _recipe(model: str, series: str) -> Recipe:
     )
 
 
-for _model in MODELS:
-    for _series in SERIES:
-        register(_recipe(_model, _series))
+RECIPES = tuple(_recipe(model, series) for model in MODELS for series in SERIES)
+"""The recipes of this module, ``<model>-<series>`` (listed in :func:`qml.recipes.registry._shipped`)."""
