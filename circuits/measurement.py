@@ -354,7 +354,9 @@ class ExactPlan:
         Shape:
             ``values``: ``(batch_size, len(operators))``; returns ``(batch_size, outputs)`` float64.
         """
-        values = np.asarray(values, dtype=np.float64).reshape(-1, len(self.operators))
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.operators):
+            raise ValueError(f"expected values of shape (batch_size, {len(self.operators)}), got {values.shape}.")
         out = np.empty((values.shape[0], len(self.sums) + len(self.outcomes)), dtype=np.float64)
         if self.sums:
             columns, operators = (list(a) for a in zip(*self.sums, strict=True))

@@ -374,20 +374,16 @@ class ProviderBackend(Backend):
         self._check_shots(shots, batch_size * len(compiled), local_bytes)
         result = self._submit("sample", compiled, values, batch_size, shots, gradient_rows=gradient_rows)
         assert result.counts is not None
-        if self.mitigation:
-            from hardware.mitigation import mitigate_counts
-
-            mitigated = []
-            for circuit, per_binding in zip(compiled, result.counts, strict=True):
-                calibration = self._calibration(circuit.physical, shots)
-                mitigated.append([mitigate_counts(c, calibration) for c in per_binding])
-            raw = mitigated
-        else:
-            raw = result.counts
-        return [
+        counts = [
             [Counts.from_qiskit(c, len(circuit.measured)) for c in per_binding]
-            for circuit, per_binding in zip(compiled, raw, strict=True)
+            for circuit, per_binding in zip(compiled, result.counts, strict=True)
         ]
+        if not self.mitigation:
+            return counts
+        from hardware.mitigation import mitigate
+
+        calibrations = [self._calibration(circuit.physical, shots) for circuit in compiled]
+        return [[mitigate(c, cal) for c in per] for per, cal in zip(counts, calibrations, strict=True)]
 
     def _calibration(self, physical: tuple[int, ...], shots: int) -> Any:
         if physical not in self._calibrations:
