@@ -170,7 +170,7 @@ def test_training_step_nests_and_resets_on_errors():
 
 
 def test_no_grad_and_constant_values_never_shift_even_in_a_training_step():
-    circuit, theta, measurement, values, batch = _eager_case()
+    circuit, _, measurement, values, batch = _eager_case()
     executor = _CountingExecutor()
     with training_step(), torch.no_grad():
         parameter_shift_run(executor, circuit, values, batch, measurement, eager=True)
