@@ -36,7 +36,7 @@ import contextlib
 import contextvars
 import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import numpy as np
@@ -50,6 +50,7 @@ from circuits.ir.parameters import Angle, ParameterVector
 
 __all__ = [
     "SLOT_VECTOR",
+    "EagerExecute",
     "Execute",
     "in_training_step",
     "parameter_shift_run",
@@ -62,8 +63,12 @@ SLOT_VECTOR = "gate_angles"
 """Name of the parameter vector that holds the gate angles of a :func:`slot_circuit`."""
 
 
-class Execute(Protocol):
-    """A backend's non-differentiable batch runner, as :func:`parameter_shift_run` calls it."""
+Execute = Callable[[Circuit, dict[str, torch.Tensor], int, Measurement], torch.Tensor]
+"""``execute(circuit, values, batch_size, measurement) -> Tensor``: a backend's non-differentiable run."""
+
+
+class EagerExecute(Protocol):
+    """The runner of an eager backend (``eager=True``): told which of its bindings are gradient ones."""
 
     def __call__(
         self,
@@ -194,7 +199,7 @@ class _ParameterShift(torch.autograd.Function):
             results = execute(circuit, {SLOT_VECTOR: stacked}, rows, measurement, gradient_rows=rows - batch_size)
             ctx.shifted_results = results[batch_size:].reshape(len(shifted), batch_size, -1)
             return results[:batch_size]
-        return execute(circuit, {SLOT_VECTOR: angles.detach()}, batch_size, measurement)
+        return execute(circuit, {SLOT_VECTOR: angles.detach()}, batch_size, measurement, gradient_rows=0)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -219,8 +224,15 @@ class _ParameterShift(torch.autograd.Function):
         return None, None, None, None, None, grad_angles
 
 
+def _ignoring_gradient_rows(execute: Execute) -> EagerExecute:
+    def run(circuit, values, batch_size, measurement, *, gradient_rows: int = 0):
+        return execute(circuit, values, batch_size, measurement)
+
+    return run
+
+
 def parameter_shift_run(
-    execute: Execute,
+    execute: Execute | EagerExecute,
     circuit: Circuit,
     values: dict[str, torch.Tensor],
     batch_size: int,
@@ -231,7 +243,9 @@ def parameter_shift_run(
     """Run ``execute`` and make the result differentiable w.r.t. ``values`` by the parameter-shift rule.
 
     Args:
-        execute: the backend's non-differentiable batch runner.
+        execute: the backend's non-differentiable batch runner; with ``eager=True`` an
+            :class:`EagerExecute`, called with ``gradient_rows=`` (the hardware backends price the
+            gradient circuits apart with it), else a plain :data:`Execute`.
         circuit: the validated circuit.
         values: bound parameter values, ``(1 or batch_size, size)`` each; tensors that require
             grad get gradients.
@@ -248,10 +262,11 @@ def parameter_shift_run(
         ``batch_size * sum_g 2 R_g`` shifted bindings (none when they rode along with an eager
         forward). First derivatives only.
     """
+    run = execute if eager else _ignoring_gradient_rows(execute)  # type: ignore[arg-type]
     needs_grad = torch.is_grad_enabled() and any(v.requires_grad for v in values.values())
     if not needs_grad or not isinstance(measurement, (Expectation, Probabilities)):
         detached = {k: v.detach().expand(batch_size, -1) for k, v in values.items()}
-        return execute(circuit, detached, batch_size, measurement)
+        return run(circuit, detached, batch_size, measurement, gradient_rows=0)
     rewritten, slots, rules = slot_circuit(circuit)
     angles = torch.stack([angle.evaluate(values).expand(batch_size) for angle in slots], dim=1)
-    return _ParameterShift.apply(execute, rewritten, rules, measurement, eager and in_training_step(), angles)
+    return _ParameterShift.apply(run, rewritten, rules, measurement, eager and in_training_step(), angles)

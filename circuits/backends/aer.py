@@ -416,12 +416,7 @@ class AerBackend(Backend):
             return self._execute(circuit, detached, batch_size, measurement, generator=generator)
 
         def execute(
-            circuit: Circuit,
-            values: dict[str, torch.Tensor],
-            batch_size: int,
-            measurement: Measurement,
-            *,
-            gradient_rows: int = 0,
+            circuit: Circuit, values: dict[str, torch.Tensor], batch_size: int, measurement: Measurement
         ) -> torch.Tensor:
             return self._execute(circuit, values, batch_size, measurement, generator=generator)
 

@@ -220,7 +220,7 @@ class PennyLaneBackend(Backend):
 
         self._check_shots(circuit, batch_size, measurement)
 
-        def execute(c: Circuit, v: dict[str, torch.Tensor], b: int, m: Measurement, *, gradient_rows: int = 0):
+        def execute(c: Circuit, v: dict[str, torch.Tensor], b: int, m: Measurement) -> torch.Tensor:
             return self._execute(device, c, v, b, m)
 
         if isinstance(measurement, (Expectation, Probabilities)):

@@ -25,10 +25,10 @@ class _CountingExecutor:
         self.rows: list[int] = []
         self.gradient_rows: list[int] = []
 
-    def __call__(self, circuit, values, batch_size, measurement, *, gradient_rows=0):
+    def __call__(self, circuit, values, batch_size, measurement, **eager):
         self.calls += 1
         self.rows.append(batch_size)
-        self.gradient_rows.append(gradient_rows)
+        self.gradient_rows.append(eager.get("gradient_rows"))
         with torch.no_grad():
             return self.backend._run(circuit, values, batch_size, measurement, None)
 
@@ -129,7 +129,7 @@ def test_eager_parameter_shift_is_one_call_per_training_step():
         (grad_eager,) = torch.autograd.grad(out_eager.sum(), theta)
     (grad_lazy,) = torch.autograd.grad(out_lazy.sum(), theta)
     assert eager.calls == 1 and lazy.calls == 2
-    assert lazy.gradient_rows == [0, lazy.rows[1]]
+    assert lazy.gradient_rows == [None, None]  # a plain executor is never handed the keyword
     torch.testing.assert_close(out_eager, out_lazy, atol=1e-12, rtol=0)
     torch.testing.assert_close(grad_eager, grad_lazy, atol=1e-12, rtol=0)
     exact = TorchBackend(dtype=torch.complex128).run(circuit, {"theta": theta}, measurement=measurement)
@@ -178,3 +178,18 @@ def test_no_grad_and_constant_values_never_shift_even_in_a_training_step():
     with training_step():
         parameter_shift_run(executor, circuit, detached, batch, measurement, eager=True)
     assert executor.rows == [batch, batch] and executor.gradient_rows == [0, 0]
+
+
+def test_a_plain_four_argument_executor_still_works():
+    """Backends written against the plain ``Execute`` signature (docs/extending.md) are unaffected."""
+    circuit, theta, measurement, values, batch = _eager_case()
+    engine = TorchBackend(dtype=torch.complex128)
+
+    def plain(circuit, values, batch_size, measurement):
+        with torch.no_grad():
+            return engine._run(circuit, values, batch_size, measurement, None)
+
+    with training_step():
+        out = parameter_shift_run(plain, circuit, values, batch, measurement)
+        (grad,) = torch.autograd.grad(out.sum(), theta)
+    assert bool(grad.abs().sum() > 0)
