@@ -123,6 +123,17 @@ class Counts:
         bits = from_qiskit_order(counts.keys(), num_bits)
         return cls(bits, np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
 
+    @classmethod
+    def from_distribution(cls, weights: np.ndarray) -> Counts:
+        """The non-zero entries of a ``(2**m,)`` vector in our order (column 0 most significant)."""
+        weights = np.asarray(weights, dtype=np.float64)
+        m = weights.size.bit_length() - 1
+        if weights.shape != (2**m,):
+            raise ValueError(f"expected a vector of 2**m entries, got shape {weights.shape}.")
+        outcomes = np.flatnonzero(weights)
+        bits = ((outcomes[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.uint8)
+        return cls(bits.reshape(len(outcomes), m), weights[outcomes])
+
     @property
     def num_bits(self) -> int:
         """Measured columns ``m``."""

@@ -570,10 +570,7 @@ def mitigate(counts: Counts, calibration: ReadoutCalibration, *, project: bool =
     if counts.total <= 0:
         raise ValueError("the counts are empty (total 0); nothing to mitigate.")
     quasi = _invert(counts.probabilities(), calibration)
-    mitigated = nearest_probability_distribution(quasi) if project else quasi
-    nonzero = np.flatnonzero(mitigated)
-    bits = ((nonzero[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.uint8)  # our index, column 0 first
-    return Counts(bits, mitigated[nonzero])
+    return Counts.from_distribution(nearest_probability_distribution(quasi) if project else quasi)
 
 
 def mitigate_probabilities(
@@ -646,7 +643,8 @@ def _parse_mask(pauli_z_mask: int | str | Sequence[int]) -> tuple[int, int | Non
             raise ValueError(
                 f"a Pauli label must hold only 'Z' and 'I' (classical bit 0 rightmost), got {pauli_z_mask!r}."
             )
-        return sum(1 << i for i, letter in enumerate(reversed(label)) if letter == "Z"), len(label)
+        bits = from_qiskit_order([label.replace("Z", "1").replace("I", "0")], len(label))[0]  # column i = bit i
+        return sum(1 << i for i, bit in enumerate(bits) if bit), len(label)
     if isinstance(pauli_z_mask, Sequence | np.ndarray):
         mask = 0
         for bit in pauli_z_mask:

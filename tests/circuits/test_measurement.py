@@ -96,6 +96,9 @@ def test_counts_read_parities_frequencies_and_probabilities():
     assert counts.frequency([0, 1], [1, 0]) == pytest.approx(0.2, abs=1e-15)
     probs = probabilities_from_counts([counts])
     torch.testing.assert_close(probs, torch.tensor([[0.3, 0.0, 0.2, 0.5]], dtype=torch.float64))
+    again = Counts.from_distribution(probs[0].numpy())
+    np.testing.assert_array_equal(again.bits, [[0, 0], [1, 0], [1, 1]])
+    np.testing.assert_allclose(again.weights, [0.3, 0.2, 0.5])
 
 
 # -- the shot plan -------------------------------------------------------------------------------
@@ -139,9 +142,7 @@ def test_the_plan_with_exact_distributions_equals_quantum_info(seed):
     counts = []
     for basis in plan.bases:
         probs = ENGINE.probs(basis.rotate(circuit), qubits=basis.qubits)[0].numpy()
-        m = len(basis.qubits)
-        bits = ((np.arange(2**m)[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.uint8)
-        counts.append([Counts(bits, probs)])
+        counts.append([Counts.from_distribution(probs)])
     got = plan.expectations(counts, 1)[0]
     expected = torch.tensor([_exact_expectation(circuit, o) for o in observables], dtype=torch.float64)
     torch.testing.assert_close(got, expected, atol=1e-10, rtol=0, msg=f"seed={seed}")
