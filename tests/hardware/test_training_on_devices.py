@@ -1,8 +1,9 @@
 """Training through the whole hardware path on the vendors' own offline stand-ins: IBM's local testing
 mode on a fake device (a real calibration snapshot, its noise included) and Braket's local simulator.
 
-Each step: transpile (once), one submission with the forward and every parameter-shift circuit,
-the journal, the vendor's client code, counts back to tensors, an optimizer step.
+Each step (marked with ``training_step``, as ``qml.training.fit`` marks its own): transpile (once), one
+submission with the forward and every parameter-shift circuit, the journal, the vendor's client code,
+counts back to tensors, an optimizer step.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from circuits import Z
+from circuits.gradients import training_step
 from circuits.library import data_reuploading
 from hardware.backend import ProviderBackend
 from hardware.journal import Journal
@@ -27,8 +29,9 @@ def _train(backend: ProviderBackend, steps: int = 3) -> tuple[list[float], torch
     losses = []
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = (layer(inputs)[:, 0] - targets).square().mean()
-        loss.backward()
+        with training_step():
+            loss = (layer(inputs)[:, 0] - targets).square().mean()
+            loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
     return losses, start, layer.weights["w"].detach()
