@@ -42,6 +42,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from circuits.gradients import training_step
 from qml.training.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from qml.training.data import DataSource, HoldoutStrategy, as_dataset, holdout_indices
 from qml.training.distributed import DistributedContext, single_process
@@ -448,11 +449,12 @@ class _Run:
             for step, (inputs, targets) in enumerate(batches, start=1):
                 inputs, targets = inputs.to(ctx.device), targets.to(ctx.device)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss = self.loss_fn(trained(inputs), targets)
-                value = float(loss.detach())
-                if ctx.sum(torch.tensor([0.0 if math.isfinite(value) else 1.0])).item() > 0:
-                    raise self._non_finite(value, epoch, step)  # every rank stops together: DDP would hang
-                loss.backward()
+                with training_step():  # parameter-shift backends send forward and shifted circuits as one job
+                    loss = self.loss_fn(trained(inputs), targets)
+                    value = float(loss.detach())
+                    if ctx.sum(torch.tensor([0.0 if math.isfinite(value) else 1.0])).item() > 0:
+                        raise self._non_finite(value, epoch, step)  # every rank stops together: DDP would hang
+                    loss.backward()
                 if config.grad_clip_norm is not None:
                     nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip_norm)
                 self.optimizer.step()
