@@ -240,5 +240,5 @@ def test_numpy_real_angles_and_bind_values():
     assert c.bind({"x": torch.tensor([0.5, 1.0])}) == Circuit(1).rx(0.5, 0).ry(1.0, 0)
     with pytest.raises(TypeError, match="got the complex value"):
         c.bind({"x": np.array([0.5, 1 + 1j])})
-    with pytest.raises(TypeError, match="got a torch.complex64 tensor"):
+    with pytest.raises(TypeError, match=r"got a torch\.complex64 tensor"):
         c.bind({"x": torch.tensor([0.5, 1 + 1j])})

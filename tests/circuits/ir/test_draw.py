@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from qiskit.circuit.library import get_standard_gate_name_mapping
 
 from circuits import GATES, Circuit, ParameterVector
