@@ -247,8 +247,12 @@ def _broadcast_size(value: Any) -> int | None:
 def _real_column(values: list[Any]) -> torch.Tensor:
     """One float64 tensor stacking scalars (``(k,)``) or broadcast ``(B,)`` parameters (``(B, k)``).
 
-    Torch parameters keep their autograd history (one ``stack`` and one cast for the whole column);
-    complex values give their real part, as PennyLane's real-angle gates do.
+    Torch parameters keep their autograd history (one ``stack`` and one cast for the whole column).
+    A complex dtype (decompositions can produce one) gives its real part when the imaginary part
+    is zero; otherwise the angle would be silently wrong, so it raises.
+
+    Raises:
+        ValueError: an angle with a nonzero imaginary part.
     """
     if all(isinstance(v, torch.Tensor) for v in values):
         stacked = torch.stack(values, dim=-1)
@@ -256,6 +260,12 @@ def _real_column(values: list[Any]) -> torch.Tensor:
         parts = [v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(qp.math.unwrap(v))) for v in values]
         stacked = torch.stack(parts, dim=-1)
     if stacked.is_complex():
+        imag = stacked.imag.detach().abs()
+        if bool((imag > _IMAG_RTOL * stacked.real.detach().abs().clamp_min(1.0)).any()):
+            raise ValueError(
+                f"A gate angle of the tape is complex (imaginary part up to {float(imag.max()):.3g}); qml_hybrid.qubit "
+                "runs rotations by real angles. Pass real parameters (x.real if the imaginary part is meant to be 0)."
+            )
         stacked = stacked.real
     return stacked.to(torch.float64)
 
@@ -274,6 +284,9 @@ class TapeTranslation:
     params: dict[str, torch.Tensor]
     batch_size: int | None
 
+
+_IMAG_RTOL = 1e-10
+"""A complex angle counts as real when ``|imag| <= _IMAG_RTOL * max(1, |real|)`` (rounding in decompositions)."""
 
 _CIRCUIT_CACHE_SIZE = 256
 _CIRCUITS: OrderedDict[tuple, Circuit] = OrderedDict()

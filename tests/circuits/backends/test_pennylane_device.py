@@ -499,3 +499,11 @@ def test_pennylane_device_suite(shots, tmp_path: Path):
     assert counts.get("failed", 0) == 0 and counts.get("errors", 0) == counts.get("error", 0) == 0, summary
     # the suite has 443 tests without jax; the rest are skips for other device kinds and xfails for CV
     assert counts["passed"] >= (370 if shots else 390), summary
+
+
+def test_complex_angles_are_refused_unless_real():
+    dev = qp.device(NAME, wires=1)
+    node = qp.QNode(lambda a: (qp.RX(a, 0), qp.expval(qp.Z(0)))[1], dev)
+    np.testing.assert_allclose(node(np.array(0.3 + 0j)), np.cos(0.3), atol=ATOL, rtol=0)
+    with pytest.raises(ValueError, match=r"A gate angle of the tape is complex \(imaginary part up to 0\.2\)"):
+        node(np.array(0.3 + 0.2j))
