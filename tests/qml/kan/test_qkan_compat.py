@@ -82,26 +82,14 @@ def test_preacts_qkan_ignores_are_ignored_and_qkan_defaults_apply():
     assert not layer.base_weight.requires_grad
 
 
-def test_fast_measure_is_the_amplitude_difference_of_the_final_state():
+def test_fast_measure_is_the_amplitude_difference_of_the_final_state(pz_one_repetition_state):
     """pz, one repetition, one edge: |a| - |b| of H, RZ RY RZ(w x + b), RZ RY on |0>, by 2x2 matrices."""
     layer = QKANLayer(1, 1, 1, fast_measure=True, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         layer.preact_weight.fill_(0.8)
         layer.preact_bias.fill_(-0.3)
-    t = layer.theta[0, 0].detach()
-
-    def rz(a):
-        phase = complex(math.cos(a / 2), math.sin(a / 2))
-        return torch.tensor([[phase.conjugate(), 0], [0, phase]], dtype=torch.complex128)
-
-    def ry(a):
-        c, s = math.cos(a / 2), math.sin(a / 2)
-        return torch.tensor([[c, -s], [s, c]], dtype=torch.complex128)
-
     for x in (0.7, -1.9, 0.0):
-        state = torch.tensor([1, 1], dtype=torch.complex128) / math.sqrt(2)
-        for gate in (rz(float(t[0, 0])), ry(float(t[0, 1])), rz(0.8 * x - 0.3), rz(float(t[1, 0])), ry(float(t[1, 1]))):
-            state = gate @ state
+        state = pz_one_repetition_state(layer.theta[0, 0], 0.8 * x - 0.3)
         expected = float(state[0].abs() - state[1].abs())
         got = layer.activations(torch.tensor([[x]], dtype=torch.float64))
         assert float(got) == pytest.approx(expected, abs=1e-12)
