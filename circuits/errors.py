@@ -63,7 +63,7 @@ class NotUnitaryError(CircuitError, ValueError):
 
 
 class SimulationMemoryError(CircuitError, MemoryError):
-    """The state vector of the requested size would not fit in memory."""
+    """A state vector, or a result such as a ``Samples`` tensor, of the requested size would not fit in memory."""
 
 
 class ConversionError(CircuitError, ValueError):
