@@ -28,7 +28,7 @@ def test_packages_import_from_this_checkout():
 
 
 def test_importing_the_engine_loads_no_vendor_sdk():
-    """DESIGN.md section 2: importing circuits (and qml) never loads Qiskit or PennyLane."""
+    """README, "Backends": importing circuits (and qml) never loads Qiskit or PennyLane."""
     code = (
         "import sys, circuits, qml, circuits.testing\n"
         "loaded = sorted(m for m in ('qiskit', 'qiskit_aer', 'pennylane') if m in sys.modules)\n"
@@ -39,7 +39,7 @@ def test_importing_the_engine_loads_no_vendor_sdk():
 
 
 def test_import_contracts_hold():
-    """The package boundaries of DESIGN.md section 2 (import-linter contracts in pyproject.toml)."""
+    """The package boundaries of docs/architecture.md (import-linter contracts in pyproject.toml)."""
     lint_imports = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint_imports)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
