@@ -128,10 +128,11 @@ def test_the_installed_wheel_runs_the_quick_start_outside_the_checkout(venv, els
 
 
 def test_the_installed_wheel_trains_the_demo(venv, elsewhere):
-    demo = _run(venv, ["qml", "demo", "--quick", "--no-progress", "--out", "demo"], elsewhere)
+    demo = _run(venv, ["qml", "demo", "--quick", "--epochs", "2", "--no-progress", "--out", "demo"], elsewhere)
     assert demo.returncode == 0, demo.stderr
     summary = json.loads((elsewhere / "demo" / "summary.json").read_text())
-    assert summary["test"]["test_accuracy"] > 0.5  # four classes: chance is 0.25
+    assert summary["epochs_run"] == 2
+    assert summary["test"]["test_accuracy"] >= 0.75  # quick: two classes, chance is 0.5; this run gets 0.875
     assert (elsewhere / "demo" / "history.png").stat().st_size > 0
 
 
