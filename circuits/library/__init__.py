@@ -5,7 +5,7 @@ template                         circuit
 ==============================  ==========================================================
 ``angle_encoding``               ``RY(x[i])`` (or RX / RZ) on every qubit
 ``data_reuploading``             encoding + trainable block, repeated (Pérez-Salinas 2020)
-``reuploading_hea``              the DESIGN.md §6 benchmark workload
+``reuploading_hea``              the benchmark workload of docs/performance.md
 ``hardware_efficient_ansatz``    trainable rotations + a ring of CNOTs, repeated
 ``strongly_entangling_layers``   PennyLane's ``StronglyEntanglingLayers``, gate for gate
 ``daruan_circuit``               QKAN's one-qubit re-uploading activation (DARUAN)

@@ -3,7 +3,7 @@
 * :class:`QKAN` stacks :class:`~qml.kan.layer.QKANLayer`'s: ``width = [d0, d1, ..., dk]``.
 * :class:`JHCG` is the Jiang-Huang-Chen-Goan encoder-decoder ``y = D(KAN(N(E x)))``: a linear encoder
   ``E`` to a small latent width, an optional normalisation ``N``, a KAN in the latent space, a linear
-  decoder ``D`` (arXiv 2509.14026; papers.md §3).
+  decoder ``D`` (arXiv 2509.14026; docs/papers.md §3).
 * :class:`HQKAN` is the JHCG net with a QKAN latent of width ``ceil(log2 d)`` by default: the drop-in
   replacement for a transformer MLP block of the paper (``Linear(d -> e) -> QKAN([e, e']) -> Linear(e' -> d_out)``).
 """

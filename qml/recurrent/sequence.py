@@ -21,7 +21,7 @@ class SequenceRegressor(nn.Module):
         (y_t, s_t) = \mathrm{cell}(x_t, s_{t-1}),\qquad \hat x_{T+1} = w^\top y_T + b,
 
     the set-up of the QLSTM / QKAN-LSTM papers' "predict the next value from the previous 4"
-    (``papers.md`` §2 "Tasks / datasets"). ``y_t`` is the cell's output (``h_t``, or ``VQC_6``'s
+    (``docs/papers.md`` §2 "Tasks / datasets"). ``y_t`` is the cell's output (``h_t``, or ``VQC_6``'s
     output for the QLSTM cell), so the linear head is Chen's ``classical_nn_linear``.
 
     Args:
