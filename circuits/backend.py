@@ -59,6 +59,7 @@ __all__ = [
     "check_sample_memory",
     "check_shots",
     "check_state_memory",
+    "format_bytes",
     "measured_qubits",
     "validate_measurement",
 ]
@@ -297,8 +298,8 @@ def check_state_memory(
     available = available_memory_bytes(device)
     if needed > available:
         raise SimulationMemoryError(
-            f"Simulating {num_qubits} qubits for a batch of {batch_size} needs about {_fmt_bytes(needed)} "
-            f"({copies} state vectors of {_fmt_bytes(needed // copies)}), but only {_fmt_bytes(available)} is "
+            f"Simulating {num_qubits} qubits for a batch of {batch_size} needs about {format_bytes(needed)} "
+            f"({copies} state vectors of {format_bytes(needed // copies)}), but only {format_bytes(available)} is "
             f"available on {device}. Use fewer qubits or a smaller batch, or "
             "AerBackend(method='matrix_product_state') for weakly entangled circuits."
         )
@@ -319,8 +320,8 @@ def check_sample_memory(batch_size: int, shots: int, num_measured: int, device: 
     if needed > available:
         raise SimulationMemoryError(
             f"Samples(shots={shots}) of {num_measured} qubit(s) for a batch of {batch_size} returns a "
-            f"({batch_size}, {shots}, {num_measured}) int64 tensor: about {_fmt_bytes(needed)} with the draws and "
-            f"outcome indices, but only {_fmt_bytes(available)} is available on {device}. Use fewer shots or a "
+            f"({batch_size}, {shots}, {num_measured}) int64 tensor: about {format_bytes(needed)} with the draws and "
+            f"outcome indices, but only {format_bytes(available)} is available on {device}. Use fewer shots or a "
             "smaller batch (several calls), or Probabilities (2**m values per binding) / Expectation for estimates."
         )
 
@@ -354,7 +355,8 @@ def check_circuit(circuit: object, where: str) -> None:
     raise TypeError(f"{where} needs a circuits.Circuit, got {kind}.{hint}")
 
 
-def _fmt_bytes(n: int) -> str:
+def format_bytes(n: int) -> str:
+    """``n`` bytes for a message: ``"1.5 GiB"``."""
     units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     k = min(int(math.log(max(n, 1), 1024)), len(units) - 1)
     return f"{n / 1024**k:.1f} {units[k]}"

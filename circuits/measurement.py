@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from circuits.backend import _fmt_bytes, available_memory_bytes
+from circuits.backend import available_memory_bytes, format_bytes
 from circuits.errors import SimulationMemoryError
 from circuits.ir.circuit import Circuit
 from circuits.ir.observables import Observable, PauliString, PauliSum, Projector
@@ -447,8 +447,8 @@ def check_shot_budget(
         if needed > available:
             raise SimulationMemoryError(
                 f"{backend}: {shots} shots x {executions} circuit execution(s) = {total:.3g} shots need about "
-                f"{_fmt_bytes(int(min(needed, 2**63)))} ({bytes_per_shot:g} bytes per shot), but only "
-                f"{_fmt_bytes(available)} is available. Ask for fewer shots (or a smaller batch), or shots=None for "
+                f"{format_bytes(int(min(needed, 2**63)))} ({bytes_per_shot:g} bytes per shot), but only "
+                f"{format_bytes(available)} is available. Ask for fewer shots (or a smaller batch), or shots=None for "
                 "exact results."
             )
     if shots_per_second:

@@ -55,7 +55,6 @@ from circuits.measurement import (
     probabilities_from_counts,
     probabilities_plan,
     shot_plan,
-    sparse_terms,
 )
 from hardware.journal import Journal
 from hardware.providers.base import (
@@ -341,14 +340,14 @@ class ProviderBackend(Backend):
         """Exact values of the plan's operators in one ``"estimate"`` submission, read back through the plan."""
         if not plan.operators:
             return plan.read(np.zeros((batch_size, 0)))
-        from qiskit.quantum_info import SparsePauliOp
+        from circuits.export.qiskit import pauli_sum_to_qiskit
 
         compiled = self._compile(circuit, ())
         n = circuit.num_qubits
         layout = compiled.isa.layout
         operators = []
         for operator in plan.operators:
-            op = SparsePauliOp.from_sparse_list(sparse_terms(operator), n)
+            op = pauli_sum_to_qiskit(operator, n)
             operators.append(op.apply_layout(layout) if layout is not None else op)
         result = self._submit(
             "estimate",

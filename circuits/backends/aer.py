@@ -72,9 +72,9 @@ from circuits.backend import (
     Probabilities,
     Samples,
     StateVector,
-    _fmt_bytes,
     available_memory_bytes,
     check_shots,
+    format_bytes,
     measured_qubits,
 )
 from circuits.errors import BackendExecutionError, BackendUnavailableError, SimulationMemoryError
@@ -445,13 +445,13 @@ class AerBackend(Backend):
         if n > limit:
             reason = f"Qiskit Aer allows at most {limit} qubits with this method here (its own memory estimate)"
         elif available is not None and needed > available:
-            reason = f"only {_fmt_bytes(available)} is available"
+            reason = f"only {format_bytes(available)} is available"
         else:
             return
         what = f"the 2**{2 * n}-entry density matrix" if density else f"the 2**{n}-amplitude state vector"
         raise SimulationMemoryError(
             f"AerBackend(method={o.method!r}) cannot simulate {n} qubits: {what} needs about "
-            f"{_fmt_bytes(min(needed, 2**63))}, but {reason}. Use fewer qubits, precision='single', or "
+            f"{format_bytes(min(needed, 2**63))}, but {reason}. Use fewer qubits, precision='single', or "
             "method='matrix_product_state' for weakly entangled circuits."
         )
 

@@ -91,6 +91,7 @@ from circuits.ir.gates import GATES, MatrixData, PauliLabel
 from circuits.ir.observables import PauliSum
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, Symbol, as_angle
+from circuits.measurement import sparse_terms
 
 __all__ = [
     "ConversionError",
@@ -670,10 +671,7 @@ def pauli_sum_to_qiskit(observable: PauliSum, num_qubits: int | None = None) -> 
             f"num_qubits={num_qubits!r} is too small: the observable acts on qubit(s) {list(observable.qubits)}, "
             f"so it needs at least {max(needed, 1)}."
         )
-    terms = [(term.label(int(width))[::-1], term.coeff) for term in observable.terms]
-    if not terms:
-        return SparsePauliOp(["I" * int(width)], coeffs=[0.0])
-    return SparsePauliOp.from_list(terms)
+    return SparsePauliOp.from_sparse_list(sparse_terms(observable), int(width))  # qubit indices: no label reversal
 
 
 def pauli_sum_from_qiskit(observable: Any, num_qubits: int | None = None) -> PauliSum:
