@@ -33,11 +33,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
-from circuits.backend import check_state_memory
+from circuits.backend import available_memory_bytes, check_state_memory
+from circuits.errors import SimulationMemoryError
 from circuits.library.quantum_neuron import DEFAULT_NEURON_OFFSET, neuron_weight_count
 from qml.recurrent.errors import PostselectionError
 from qml.recurrent.quantum_neuron import (
@@ -198,6 +200,7 @@ class QuantumNeuronCell(nn.Module):
             raise ValueError(f"dtype must be torch.float32 or torch.float64 (the state is real), got {dtype}.")
         h, i, s = self.workspace, self.lanes, self.stages
         w = neuron_weight_count(sources, degree)
+        _check_table_memory(i, h, s, w, dtype)
 
         def normal(*shape: int, std: float) -> nn.Parameter:
             return nn.Parameter(torch.randn(*shape, generator=generator, dtype=dtype) * float(std))
@@ -366,7 +369,7 @@ class QuantumNeuronRNN(nn.Module):
     """
 
     def __init__(
-        self, lanes: int, workspace: int | None = None, *, num_qubits: int | None = None, **cell_options
+        self, lanes: int, workspace: int | None = None, *, num_qubits: int | None = None, **cell_options: Any
     ) -> None:
         super().__init__()
         self.cell = QuantumNeuronCell(lanes, workspace, num_qubits=num_qubits, **cell_options)
@@ -415,7 +418,10 @@ class QuantumNeuronRNN(nn.Module):
                 f"(for example torch.Generator().manual_seed(0)), got {type(generator).__name__}."
             )
         reference = cell.input_weights
-        check_state_memory(cell.lanes + cell.workspace, batch, reference.element_size(), reference.device, copies=4)
+        # training keeps about one state per neuron and step for the backward pass
+        neurons = cell.workspace * (1 + cell.stages) + cell.lanes
+        kept = neurons * steps if torch.is_grad_enabled() else 4
+        check_state_memory(cell.lanes + cell.workspace, batch, reference.element_size(), reference.device, copies=kept)
         bits = inputs.to(device=reference.device, dtype=torch.long)
         tables = cell.tables()
         psi = reference.new_zeros(batch, 2**cell.workspace)
@@ -556,10 +562,10 @@ class _NeuronStage(torch.autograd.Function):
 
     ``flip_j`` swaps the two values of neuron ``j``'s qubit (``lefts[j] = 2^(qubits before it)``).
     With :func:`_paired_factors`, ``flip_j(sin_j) = -sin_j``, so each backward step is the transposed
-    rotation ``grad <- cos_j * grad - sin_j * flip_j(grad)``. One node per stage instead of several per
-    neuron: the QRNN applies thousands of neurons per sequence, each on a small state, so the
-    per-operation overhead of autograd is most of the cost otherwise. The states entering every
-    neuron are kept for the backward pass (one state per neuron, as plain autograd would keep).
+    rotation ``grad <- cos_j * grad - sin_j * flip_j(grad)``: three tensor operations per neuron forward
+    and six backward, in one autograd node per stage instead of three per neuron. The flip is an
+    ``index_select`` with a cached permutation (faster than ``torch.flip`` on these small states). The
+    states entering every neuron are kept for the backward pass (one state per neuron).
 
     Shape:
         - ``psi``: ``(B, D)``; ``cos``, ``sin``: ``(n, B, D)`` or ``(n, 1, D)``; output ``(B, D)``.
@@ -606,6 +612,22 @@ def _flip_index(left: int, size: int, device: torch.device) -> torch.Tensor:
 def _reduce_to(grad: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Sum ``grad`` ``(B, D)`` over the batch when the factor ``like`` ``(n, 1, D)`` was broadcast."""
     return grad.sum(dim=0, keepdim=True) if like.shape[1] == 1 and grad.shape[0] != 1 else grad
+
+
+def _check_table_memory(lanes: int, workspace: int, stages: int, weights: int, dtype: torch.dtype) -> None:
+    """Refuse a cell whose neuron tables (every neuron over every basis state) would not fit in memory."""
+    n = lanes + workspace
+    neurons = workspace * (1 + stages) + lanes
+    needed = (2 ** (n - 1) * weights + 2 * neurons * 2**n) * torch.finfo(dtype).bits // 8
+    if needed <= 64 << 20:
+        return
+    available = available_memory_bytes(torch.device("cpu"))
+    if needed > available:
+        raise SimulationMemoryError(
+            f"a QRNN cell with {lanes} lane(s) and {workspace} workspace qubits tabulates each of its {neurons} "
+            f"neurons over 2**{n} basis states: about {needed / 2**30:.1f} GiB, more than the {available / 2**30:.1f} "
+            "GiB available. Use fewer workspace qubits or a lower degree."
+        )
 
 
 def _class_index(bits: torch.Tensor) -> torch.Tensor:

@@ -349,6 +349,15 @@ def test_qubit_budget_order_and_degree_are_checked():
         QuantumNeuronRNN(1, 3, generator=seeded(), dtype=torch.complex64)
 
 
+def test_a_cell_too_large_for_memory_is_refused_before_allocating():
+    from circuits.errors import SimulationMemoryError
+
+    with pytest.raises(
+        SimulationMemoryError, match=r"2 lane\(s\) and 40 workspace qubits .* Use fewer workspace qubits"
+    ):
+        QuantumNeuronRNN(2, 40, generator=seeded())
+
+
 def test_bad_sequences_are_rejected_with_the_expected_shape():
     model = QuantumNeuronRNN(2, 2, stages=1, generator=seeded())
     bits = torch.zeros(2, 3, 2)

@@ -155,3 +155,28 @@ def test_bad_arguments_name_the_problem():
         apply_quantum_neuron(state, 0, torch.zeros(1), torch.tensor(0.0), degree=1, sources=[0])
     with pytest.raises(TypeError, match=r"needs a torch.Tensor state, got list"):
         apply_quantum_neuron([0.0], 0, weights, torch.tensor(0.0))
+
+
+@pytest.mark.parametrize("shots", [None, 20000])
+def test_deferred_postselection_runs_through_provider_backend(tmp_path, shots):
+    """docs/qrnn.md, option 2: send the neuron circuit to a device, keep the shots with every ancilla at 0."""
+    from hardware.backend import ProviderBackend
+    from hardware.journal import Journal
+    from hardware.providers.scripted import ScriptedProvider
+
+    provider = ScriptedProvider(state_dir=tmp_path / "service", num_qubits=5)
+    device = ProviderBackend(provider, shots=shots, journal=Journal(tmp_path / "journal.sqlite"), poll_interval=0.001)
+    lanes, order = 3, 1
+    width = lanes + neuron_ancilla_count(order)
+    circuit = Circuit(width).ry(1.1, 0).ry(-0.4, 2).cx(0, 2)  # a superposition of the two sources
+    circuit = circuit.compose(quantum_neuron(width, [0, 2], 1, [3], order=order, degree=2))
+    weights, bias = [0.9, -1.3, 2.0], 0.3
+    probs = device.probs(circuit, {"phi": weights, "theta": [bias]}).double()
+    kept = probs.reshape(1, 2**lanes, 2 ** (width - lanes))[:, :, 0]
+    success = kept.sum(dim=1)
+    prepared = REF.state(Circuit(lanes).ry(1.1, 0).ry(-0.4, 2).cx(0, 2)).reshape(1, 2, 2, 2)
+    state, probability = apply_quantum_neuron(prepared, 1, torch.tensor(weights, dtype=torch.float64), bias, order=1)
+    expected = state.abs().square().reshape(1, -1)
+    tolerance = 1e-8 if shots is None else 0.02
+    torch.testing.assert_close(kept / success, expected, rtol=0, atol=tolerance)
+    torch.testing.assert_close(success, probability, rtol=0, atol=tolerance)
