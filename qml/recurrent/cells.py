@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from circuits.backend import Backend
-from qml.recurrent.vqc import VQC, _check_generator, _check_int
+from qml.recurrent.vqc import VQC, _check_generator, _check_int, _concat_qubits
 
 __all__ = ["HQKANLSTMCell", "LSTMCell", "QKANLSTMCell", "QLSTMCell", "RecurrentCell", "State"]
 
@@ -250,12 +250,7 @@ class QLSTMCell(RecurrentCell):
         self.input_size = _check_int("input_size", input_size, 1)
         self.hidden_size = _check_int("hidden_size", hidden_size, 1)
         concat = self.input_size + self.hidden_size
-        n = concat if num_qubits is None else _check_int("num_qubits", num_qubits, 2)
-        if concat > n:
-            raise ValueError(
-                f"QLSTMCell encodes v_t = [x_t, h_t-1] one component per qubit: input_size + hidden_size = {concat} "
-                f"needs num_qubits >= {concat}, got num_qubits={n}."
-            )
+        n = _concat_qubits("QLSTMCell", self.input_size, self.hidden_size, num_qubits)
         self.cell_size = n if cell_size is None else _check_int("cell_size", cell_size, 1)
         self.output_size = n if output_size is None else _check_int("output_size", output_size, 1)
         for name, size in (

@@ -197,6 +197,18 @@ class VQC(nn.Module):
         )
 
 
+def _concat_qubits(cell: str, input_size: int, hidden_size: int, num_qubits: int | None) -> int:
+    """The width of a cell's VQCs, which encode ``v_t = [x_t, h_{t-1}]`` one component per qubit (checked)."""
+    concat = input_size + hidden_size
+    n = concat if num_qubits is None else _check_int("num_qubits", num_qubits, 2)
+    if concat > n:
+        raise ValueError(
+            f"{cell} encodes v_t = [x_t, h_t-1] one component per qubit: input_size + hidden_size = {concat} "
+            f"needs num_qubits >= {concat}, got num_qubits={n}."
+        )
+    return n
+
+
 def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r}).")
