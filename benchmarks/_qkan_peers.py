@@ -1,6 +1,6 @@
 """Peers of the QKAN-layer benchmark (see ``qkan_bench.py``) and the weight mapping from the ``qkan`` package.
 
-Workload (``shared/peer-benchmarks.md``, Workload 2): one QKAN layer with ``in = out = width``, batch ``B``,
+Workload (``docs/peer-baselines.md``, Workload 2): one QKAN layer with ``in = out = width``, batch ``B``,
 the input ``x`` ``(B, width)`` with ``requires_grad=True`` (as for a hidden layer, so ``dL/dx`` is computed
 too), ``loss = output.mean()``; one iteration is forward plus ``loss.backward()``. Every edge ``(j, i)`` runs
 the one-qubit DARUAN circuit (pz ansatz, Born-rule ``<Z>``)::

@@ -1,7 +1,7 @@
 """HEA (hardware-efficient ansatz with data re-uploading) benchmark: ours against the peers, one run.
 
-DESIGN.md §6, first row. The workload and the peers are in ``_peers.py``; the method follows
-``peer-benchmarks.md``: every (peer, n, B) point runs in a fresh subprocess, one after another,
+docs/performance.md, the first target. The workload and the peers are in ``_peers.py``; the method follows
+``docs/peer-baselines.md``: every (peer, n, B) point runs in a fresh subprocess, one after another,
 ``torch.set_num_threads(2)``, warm-up iterations, then the median of N timed iterations
 (forward + ``loss.backward()``, ``loss = mean`` of the ``(B, n)`` outputs, gradients cleared every
 iteration). See ``benchmarks/README.md``.
@@ -496,7 +496,7 @@ def to_markdown(data: dict[str, Any]) -> str:
     meta, points = data["meta"], data["points"]
     gbps = meta["bandwidth"]["torch_copy_GBps"]
     layers = meta["layers"]
-    out = ["# HEA benchmark (DESIGN.md §6): ours vs peers, same run", ""]
+    out = ["# HEA benchmark (docs/performance.md): ours vs peers, same run", ""]
     m = meta["machine"]
     out.append(
         f"Machine: {m['cpu']} ({m['cpu_count']} CPUs), {m['platform']}, Python {m['python']}; "

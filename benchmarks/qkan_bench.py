@@ -1,6 +1,6 @@
 """QKAN layer benchmark (issue 5, item 5): ``qml.kan.QKANLayer`` against the reference ``qkan`` package, one run.
 
-Workload 2 of ``shared/peer-benchmarks.md``: one layer with ``in = out = width`` (8, 32, 128), ``reps`` 2 and 4,
+Workload 2 of ``docs/peer-baselines.md``: one layer with ``in = out = width`` (8, 32, 128), ``reps`` 2 and 4,
 batch 256, the input with ``requires_grad=True``, ``loss = output.mean()``; one iteration is forward plus
 ``loss.backward()`` with the gradients cleared. Peers (``_qkan_peers.py``): ``ours`` (default backend, the fast
 path), ``qkan_exact`` and ``qkan_cutn`` (qkan 0.2.3 with ``fast_measure=False``, the Born-rule ``<Z>`` ours

@@ -3,9 +3,20 @@
 Importing ``circuits`` never loads Qiskit or PennyLane; the converters
 (:mod:`circuits.export`) and the Aer / PennyLane backends (:mod:`circuits.backends`)
 import them when used.
+
+The names ``circuits``, ``qml`` and ``hardware`` are also used by other distributions: importing this
+package raises :class:`~circuits.errors.ShadowedPackageError` when one of them shadows ours
+(:mod:`circuits._provenance`).
 """
 
+# The installation check runs before the package's own imports:
+# ruff: noqa: E402
+
 from __future__ import annotations
+
+from circuits._provenance import verify_installation
+
+verify_installation(__file__)  # first: a foreign `circuits`, `qml` or `hardware` fails here, loudly
 
 from circuits.backend import Backend, Expectation, Probabilities, Samples, StateVector
 from circuits.ir.circuit import Circuit

@@ -18,6 +18,11 @@ measurement          returns                                shape
 
 Basis states are indexed with the first listed qubit as the most significant bit
 (qubit 0 first by default).
+
+Observables are our :class:`~circuits.ir.observables.PauliSum` / :class:`~circuits.ir.observables.Projector`,
+or a Qiskit ``SparsePauliOp`` / ``Pauli``, converted on entry by
+:func:`~circuits.ir.observables.as_observable` (duck-typed, so this module never imports Qiskit;
+Qiskit's labels are little-endian, the conversion reverses them).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from circuits.errors import (
     SimulationMemoryError,
 )
 from circuits.ir.circuit import Circuit
-from circuits.ir.observables import Observable, PauliSum, Projector
+from circuits.ir.observables import Observable, as_observable, is_observable
 
 __all__ = [
     "Backend",
@@ -50,8 +55,11 @@ __all__ = [
     "StateVector",
     "available_memory_bytes",
     "bind_parameters",
+    "check_circuit",
+    "check_sample_memory",
     "check_shots",
     "check_state_memory",
+    "format_bytes",
     "measured_qubits",
     "validate_measurement",
 ]
@@ -65,19 +73,16 @@ class Expectation:
     """Expectation values of observables.
 
     Attributes:
-        observables: the observables, one output column each.
+        observables: the observables, one output column each. One observable or a sequence;
+            Qiskit ``SparsePauliOp`` / ``Pauli`` objects are converted (see the module docstring).
     """
 
     observables: tuple[Observable, ...]
 
     def __post_init__(self) -> None:
         obs = self.observables
-        if isinstance(obs, (PauliSum, Projector)):
-            obs = (obs,)
-        obs = tuple(obs)
-        for o in obs:
-            if not isinstance(o, (PauliSum, Projector)):
-                raise TypeError(f"Observables are PauliSum or Projector, got {type(o).__name__}.")
+        obs = (obs,) if is_observable(obs) else tuple(obs)
+        obs = tuple(as_observable(o) for o in obs)
         if not obs:
             raise ValueError("Expectation needs at least one observable.")
         object.__setattr__(self, "observables", obs)
@@ -159,6 +164,33 @@ def validate_measurement(circuit: Circuit, measurement: Measurement) -> None:
         )
 
 
+def _check_real_values(name: str, raw: object) -> None:
+    """Refuse complex and bool parameter values before any cast could drop information."""
+    if isinstance(raw, torch.Tensor):
+        kind = "complex" if raw.is_complex() else "bool" if raw.dtype == torch.bool else None
+        dtype = raw.dtype
+    else:
+        try:
+            array = np.asarray(raw)
+        except (TypeError, ValueError, RuntimeError):  # ragged nesting, tensors in lists: the conversion reports
+            return
+        dtype = array.dtype
+        kind = {"c": "complex", "b": "bool"}.get(dtype.kind)
+        if dtype.kind in "US":
+            raise TypeError(f"Parameter values for {name!r} must be numbers, got text ({dtype}).")
+    if kind == "complex":
+        raise TypeError(
+            f"Parameter values for {name!r} are complex ({dtype}), but circuit angles are real: the imaginary part "
+            "would be dropped. Pass values.real if the imaginary part is zero, or bind real and imaginary parts "
+            "as separate parameters."
+        )
+    if kind == "bool":
+        raise TypeError(
+            f"Parameter values for {name!r} are booleans ({dtype}), but circuit angles are real numbers. "
+            "Convert them explicitly (e.g. values.float() * math.pi) if the bits are meant as angles."
+        )
+
+
 def bind_parameters(
     circuit: Circuit,
     params: ParamsLike | None,
@@ -182,6 +214,7 @@ def bind_parameters(
         UnboundParameterError: a vector of the circuit has no value.
         BindingError: a surplus name, a wrong size, or batch sizes that do not broadcast.
         NonFiniteAngleError: a value is NaN or infinite.
+        TypeError: complex or bool values (angles are real: nothing is cast silently), or text.
     """
     params = {} if params is None else params
     if not isinstance(params, Mapping):
@@ -196,12 +229,11 @@ def bind_parameters(
     batch_source = None
     for name, size in expected.items():
         raw = params[name]
+        _check_real_values(name, raw)
         if isinstance(raw, torch.Tensor):
             value = raw if raw.is_floating_point() else raw.to(dtype)
         else:
             value = torch.as_tensor(np.asarray(raw, dtype=np.float64), dtype=dtype, device=device)
-        if value.is_complex():
-            raise TypeError(f"Parameter values must be real, got a complex tensor for {name!r}.")
         if value.ndim == 1:
             value = value.unsqueeze(0)
         if value.ndim != 2 or value.shape[-1] != size:
@@ -266,14 +298,65 @@ def check_state_memory(
     available = available_memory_bytes(device)
     if needed > available:
         raise SimulationMemoryError(
-            f"Simulating {num_qubits} qubits for a batch of {batch_size} needs about {_fmt_bytes(needed)} "
-            f"({copies} state vectors of {_fmt_bytes(needed // copies)}), but only {_fmt_bytes(available)} is "
+            f"Simulating {num_qubits} qubits for a batch of {batch_size} needs about {format_bytes(needed)} "
+            f"({copies} state vectors of {format_bytes(needed // copies)}), but only {format_bytes(available)} is "
             f"available on {device}. Use fewer qubits or a smaller batch, or "
             "AerBackend(method='matrix_product_state') for weakly entangled circuits."
         )
 
 
-def _fmt_bytes(n: int) -> str:
+def check_sample_memory(batch_size: int, shots: int, num_measured: int, device: torch.device) -> None:
+    """Raise :class:`SimulationMemoryError` when a ``Samples`` result would not fit in memory.
+
+    The result is ``(batch_size, shots, num_measured)`` int64; sampling also holds one float64
+    draw and one int64 outcome index per shot, so the estimate is
+    ``8 * batch_size * shots * (num_measured + 2)`` bytes.
+    Checked in :meth:`Backend.run` before any backend allocates.
+    """
+    needed = 8 * batch_size * shots * (num_measured + 2)
+    if needed <= _ALWAYS_FITS_BYTES:
+        return
+    available = available_memory_bytes(device)
+    if needed > available:
+        raise SimulationMemoryError(
+            f"Samples(shots={shots}) of {num_measured} qubit(s) for a batch of {batch_size} returns a "
+            f"({batch_size}, {shots}, {num_measured}) int64 tensor: about {format_bytes(needed)} with the draws and "
+            f"outcome indices, but only {format_bytes(available)} is available on {device}. Use fewer shots or a "
+            "smaller batch (several calls), or Probabilities (2**m values per binding) / Expectation for estimates."
+        )
+
+
+def check_circuit(circuit: object, where: str) -> None:
+    """Raise a TypeError unless ``circuit`` is a :class:`~circuits.ir.circuit.Circuit`, naming the converter to use.
+
+    Args:
+        circuit: what the caller was given.
+        where: the caller, for the message (``"TorchBackend.run"``).
+    """
+    if isinstance(circuit, Circuit):
+        return
+    module = type(circuit).__module__ or ""
+    kind = type(circuit).__name__
+    if module.startswith("qiskit"):
+        hint = (
+            " Convert it first: from circuits.export.qiskit import circuit_from_qiskit; "
+            "circuit = circuit_from_qiskit(qc) (add ignore_measurements=True when it ends in measurements; "
+            "backends measure through Expectation / Probabilities / Samples)."
+        )
+    elif module.startswith("pennylane"):
+        hint = (
+            " A PennyLane tape or QNode runs on a PennyLane device; for our backends build a circuits.Circuit, "
+            "or run the QNode on qp.device('qml_hybrid.qubit') to use our engine from PennyLane."
+        )
+    elif isinstance(circuit, str):
+        hint = " For OpenQASM text use circuits.export.qasm.qasm2_to_circuit / qasm3_to_circuit (or load_qasm_file)."
+    else:
+        hint = ""
+    raise TypeError(f"{where} needs a circuits.Circuit, got {kind}.{hint}")
+
+
+def format_bytes(n: int) -> str:
+    """``n`` bytes for a message: ``"1.5 GiB"``."""
     units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     k = min(int(math.log(max(n, 1), 1024)), len(units) - 1)
     return f"{n / 1024**k:.1f} {units[k]}"
@@ -310,11 +393,19 @@ class Backend(abc.ABC):
 
         Returns:
             A tensor whose first axis is the batch.
+
+        Raises:
+            TypeError: ``circuit`` is not a :class:`~circuits.ir.circuit.Circuit` (a Qiskit ``QuantumCircuit``:
+                the message names ``circuit_from_qiskit``), or complex / bool parameter values.
+            SimulationMemoryError: a ``Samples`` result that would not fit in memory (checked before any work).
         """
-        if not isinstance(circuit, Circuit):
-            raise TypeError(f"{type(self).__name__}.run expects a Circuit, got {type(circuit).__name__}.")
+        check_circuit(circuit, f"{type(self).__name__}.run")
         validate_measurement(circuit, measurement)
         values, batch_size = bind_parameters(circuit, params, dtype=self._param_dtype(), device=self._param_device())
+        if isinstance(measurement, Samples):
+            device = self._param_device() or torch.device("cpu")
+            num_measured = len(measured_qubits(circuit, measurement.qubits))
+            check_sample_memory(batch_size, measurement.shots, num_measured, torch.device(device))
         return self._run(circuit, values, batch_size, measurement, generator)
 
     @abc.abstractmethod
@@ -339,8 +430,11 @@ class Backend(abc.ABC):
     def expval(
         self, circuit: Circuit, observables: Observable | Sequence[Observable], params: ParamsLike | None = None
     ) -> torch.Tensor:
-        """Expectation values, shape ``(batch_size, len(observables))``."""
-        obs = (observables,) if isinstance(observables, (PauliSum, Projector)) else tuple(observables)
+        """Expectation values, shape ``(batch_size, len(observables))``.
+
+        ``observables`` is one observable or a sequence; a Qiskit ``SparsePauliOp`` is one observable.
+        """
+        obs = (observables,) if is_observable(observables) else tuple(observables)
         return self.run(circuit, params, measurement=Expectation(obs))
 
     def probs(

@@ -4,6 +4,9 @@ Each class derives from :class:`CircuitError` and from the built-in exception a
 caller would expect (``ValueError`` for a wrong value, ``TypeError`` for a wrong
 type), so ``except ValueError`` keeps working. Messages say what was expected,
 what was given, and how to fix it.
+
+This module imports nothing (not even the rest of ``circuits``): :mod:`circuits._provenance` may load
+it by path while the name ``circuits`` belongs to another distribution.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = [
     "NotUnitaryError",
     "QasmError",
     "QubitIndexError",
+    "ShadowedPackageError",
     "SimulationMemoryError",
     "UnboundParameterError",
     "UnknownGateError",
@@ -63,7 +67,7 @@ class NotUnitaryError(CircuitError, ValueError):
 
 
 class SimulationMemoryError(CircuitError, MemoryError):
-    """The state vector of the requested size would not fit in memory."""
+    """A state vector, or a result such as a ``Samples`` tensor, of the requested size would not fit in memory."""
 
 
 class ConversionError(CircuitError, ValueError):
@@ -80,3 +84,12 @@ class BackendExecutionError(CircuitError, RuntimeError):
 
 class BackendUnavailableError(CircuitError, RuntimeError):
     """A backend or device that this installation cannot provide (for example Aer on GPU without qiskit-aer-gpu)."""
+
+
+class ShadowedPackageError(CircuitError, ImportError):
+    """``circuits``, ``qml`` or ``hardware`` resolves to another distribution's package, or shares its folder.
+
+    Raised on import by each of the three packages (:mod:`circuits._provenance`); the message names the
+    other distribution, where it is installed, and the fix. ``name`` and ``path`` are the import name and
+    what it resolved to, as for any ``ImportError``.
+    """

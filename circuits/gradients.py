@@ -3,9 +3,20 @@
 :func:`parameter_shift_run` wraps a backend's non-differentiable ``execute`` in a
 :class:`torch.autograd.Function`. Its backward evaluates the shift rule of every
 parametrized gate angle, with **all shifted circuits of the batch in one
-``execute`` call** (one job per optimizer step on hardware), and hands the
-derivatives to torch autograd, which carries them through the angle expressions
-(``w * x + b`` ...) to the parameter tensors.
+``execute`` call**, and hands the derivatives to torch autograd, which carries them
+through the angle expressions (``w * x + b`` ...) to the parameter tensors.
+
+When does a shifted circuit run? Only when a gradient is needed:
+
+* a forward pass sends the forward circuits only (``batch_size`` bindings); its backward, if
+  one follows, sends every shifted circuit in one more call. A prediction without
+  ``torch.no_grad()`` therefore costs no shifted circuit (on hardware: no money) at all;
+* inside :func:`training_step` a backend that asks for it (``eager=True``: the hardware
+  backends, where every call is a paid job) sends the forward and the shifted circuits in
+  **one** call: one job per training step instead of two. ``qml.training.fit`` marks its
+  steps; a hand-written loop wraps forward and backward in ``with training_step():``. A
+  forward inside the block that is not followed by a backward has paid for its shifted
+  circuits in vain.
 
 Shift rules come from the frequencies with which an expectation value depends on a
 gate angle (:attr:`circuits.ir.gates.GateSpec.frequencies`). For frequencies
@@ -21,9 +32,12 @@ See docs/derivations/parameter_shift.md.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -34,13 +48,74 @@ from circuits.ir.gates import gate_spec
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector
 
-__all__ = ["SLOT_VECTOR", "Execute", "parameter_shift_run", "shift_rule", "slot_circuit"]
+__all__ = [
+    "SLOT_VECTOR",
+    "EagerExecute",
+    "Execute",
+    "in_training_step",
+    "parameter_shift_run",
+    "shift_rule",
+    "slot_circuit",
+    "training_step",
+]
 
 SLOT_VECTOR = "gate_angles"
 """Name of the parameter vector that holds the gate angles of a :func:`slot_circuit`."""
 
+
 Execute = Callable[[Circuit, dict[str, torch.Tensor], int, Measurement], torch.Tensor]
 """``execute(circuit, values, batch_size, measurement) -> Tensor``: a backend's non-differentiable run."""
+
+
+class EagerExecute(Protocol):
+    """The runner of an eager backend (``eager=True``): told which of its bindings are gradient ones."""
+
+    def __call__(
+        self,
+        circuit: Circuit,
+        values: dict[str, torch.Tensor],
+        batch_size: int,
+        measurement: Measurement,
+        *,
+        gradient_rows: int = 0,
+    ) -> torch.Tensor:
+        """Run ``batch_size`` bindings; the last ``gradient_rows`` of them are parameter-shift evaluations.
+
+        ``gradient_rows`` lets a paid backend price forward and gradient circuits apart; it never
+        changes the result.
+        """
+
+
+_TRAINING_STEP: contextvars.ContextVar[bool] = contextvars.ContextVar("qml_hybrid_training_step", default=False)
+
+
+@contextlib.contextmanager
+def training_step() -> Iterator[None]:
+    """Mark a training step (forward and backward): eager backends send one job for both.
+
+    Inside the block, :func:`parameter_shift_run` with ``eager=True`` (the hardware backends)
+    sends the shifted circuits together with the forward ones, so that the backward makes no
+    call: one job per step. Outside it, the forward sends only the forward circuits and the
+    backward, if any, the shifted ones (two jobs per step, none wasted). Re-entrant; local to
+    the thread or task (a :class:`contextvars.ContextVar`).
+
+    Example:
+        >>> from circuits.gradients import training_step
+        >>> with training_step():  # doctest: +SKIP
+        ...     loss = loss_fn(model(x), y)
+        ...     loss.backward()
+        ...     optimizer.step()
+    """
+    token = _TRAINING_STEP.set(True)
+    try:
+        yield
+    finally:
+        _TRAINING_STEP.reset(token)
+
+
+def in_training_step() -> bool:
+    """Whether the caller runs inside :func:`training_step`."""
+    return _TRAINING_STEP.get()
 
 
 @functools.lru_cache(maxsize=256)
@@ -120,10 +195,11 @@ class _ParameterShift(torch.autograd.Function):
         if eager:  # the shifted circuits go out with the forward ones: one backend call per training step
             shifted, ctx.terms = _shifted_angles(angles, rules)
             stacked = torch.cat([angles.detach(), *shifted], dim=0)
-            results = execute(circuit, {SLOT_VECTOR: stacked}, stacked.shape[0], measurement)
+            rows = stacked.shape[0]
+            results = execute(circuit, {SLOT_VECTOR: stacked}, rows, measurement, gradient_rows=rows - batch_size)
             ctx.shifted_results = results[batch_size:].reshape(len(shifted), batch_size, -1)
             return results[:batch_size]
-        return execute(circuit, {SLOT_VECTOR: angles.detach()}, batch_size, measurement)
+        return execute(circuit, {SLOT_VECTOR: angles.detach()}, batch_size, measurement, gradient_rows=0)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -138,7 +214,8 @@ class _ParameterShift(torch.autograd.Function):
             if not shifted:
                 return None, None, None, None, None, grad_angles
             stacked = torch.cat(shifted, dim=0)
-            results = ctx.execute(ctx.circuit, {SLOT_VECTOR: stacked}, stacked.shape[0], ctx.measurement)
+            rows = stacked.shape[0]
+            results = ctx.execute(ctx.circuit, {SLOT_VECTOR: stacked}, rows, ctx.measurement, gradient_rows=rows)
             results = results.reshape(len(shifted), batch_size, -1)
         results = results.to(grad_output.dtype)
         upstream = grad_output.reshape(batch_size, -1)
@@ -147,8 +224,15 @@ class _ParameterShift(torch.autograd.Function):
         return None, None, None, None, None, grad_angles
 
 
+def _ignoring_gradient_rows(execute: Execute) -> EagerExecute:
+    def run(circuit, values, batch_size, measurement, *, gradient_rows: int = 0):
+        return execute(circuit, values, batch_size, measurement)
+
+    return run
+
+
 def parameter_shift_run(
-    execute: Execute,
+    execute: Execute | EagerExecute,
     circuit: Circuit,
     values: dict[str, torch.Tensor],
     batch_size: int,
@@ -159,25 +243,30 @@ def parameter_shift_run(
     """Run ``execute`` and make the result differentiable w.r.t. ``values`` by the parameter-shift rule.
 
     Args:
-        execute: the backend's non-differentiable batch runner.
+        execute: the backend's non-differentiable batch runner; with ``eager=True`` an
+            :class:`EagerExecute`, called with ``gradient_rows=`` (the hardware backends price the
+            gradient circuits apart with it), else a plain :data:`Execute`.
         circuit: the validated circuit.
         values: bound parameter values, ``(1 or batch_size, size)`` each; tensors that require
             grad get gradients.
         batch_size: number of bindings.
         measurement: an :class:`Expectation` or :class:`Probabilities` (other measurements
             are not differentiable and run directly).
-        eager: evaluate the shifted bindings in the forward call already (one ``execute`` per
-            training step instead of two: what hardware backends want, where a call is a paid job);
-            the backward then makes no call.
+        eager: inside :func:`training_step`, evaluate the shifted bindings in the forward call
+            already (one ``execute`` per training step instead of two: what hardware backends
+            want, where a call is a paid job); the backward then makes no call. Outside a
+            training step it has no effect: a forward never pays for a gradient nobody asked for.
 
     Returns:
         ``execute``'s result; its backward makes one ``execute`` call with all
-        ``batch_size * sum_g 2 R_g`` shifted bindings (none with ``eager``). First derivatives only.
+        ``batch_size * sum_g 2 R_g`` shifted bindings (none when they rode along with an eager
+        forward). First derivatives only.
     """
+    run = execute if eager else _ignoring_gradient_rows(execute)  # type: ignore[arg-type]
     needs_grad = torch.is_grad_enabled() and any(v.requires_grad for v in values.values())
     if not needs_grad or not isinstance(measurement, (Expectation, Probabilities)):
         detached = {k: v.detach().expand(batch_size, -1) for k, v in values.items()}
-        return execute(circuit, detached, batch_size, measurement)
+        return run(circuit, detached, batch_size, measurement, gradient_rows=0)
     rewritten, slots, rules = slot_circuit(circuit)
     angles = torch.stack([angle.evaluate(values).expand(batch_size) for angle in slots], dim=1)
-    return _ParameterShift.apply(execute, rewritten, rules, measurement, eager, angles)
+    return _ParameterShift.apply(run, rewritten, rules, measurement, eager and in_training_step(), angles)

@@ -3,19 +3,29 @@
 Any model runs on it unchanged (``QKANLayer(..., backend=ProviderBackend("ibm:ibm_torino", shots=4000))``).
 What a call does:
 
-1. our circuit is converted to Qiskit and transpiled **once per structure** to the device's native
-   gates and coupling map (``optimization_level``, seeded), parameters kept symbolic;
-2. the measurement becomes a plan: exact expectation values where the device offers them and no
-   shots are asked for; otherwise one measured circuit per group of qubit-wise commuting Pauli
-   terms (basis rotations then measurements), or the measured qubits for probabilities and samples;
+1. the measurement becomes a plan (:mod:`circuits.measurement`, shared with Aer): with shots, one
+   measured circuit per group of qubit-wise commuting Pauli terms (the basis rotation appended as our
+   own operations; projectors read as bitstrings), or the measured qubits for probabilities and
+   samples; exact (``shots=None``, simulators that offer it), the Pauli sums as they are and the
+   distribution of any projector's or probability's qubits from their ``2**m - 1`` Z-strings;
+2. each circuit of the plan is converted to Qiskit and transpiled **once per structure** to the
+   device's native gates and coupling map (``optimization_level``, seeded), parameters kept symbolic;
    observables are mapped to the transpiled layout;
-3. every binding of the batch, of every measured circuit, goes into **one submission** (the
-   parameter-shift backward of :func:`circuits.gradients.parameter_shift_run` hands all shifted
-   circuits of a step to one call), which :class:`~hardware.runner.JobRunner` sends through the
-   journal: the cost estimate is printed first, the job is recorded before it is sent, a re-run
-   re-attaches instead of paying again;
+3. every binding of the batch, of every measured circuit, goes into **one submission**, which
+   :class:`~hardware.runner.JobRunner` sends through the journal (keyed on our own circuits, not on
+   the transpiled ones): the cost estimate is printed first, forward and gradient circuits apart;
+   the job is recorded before it is sent; a re-run re-attaches instead of paying again;
 4. counts are (optionally) readout-mitigated with a calibration taken once on the measured physical
    qubits and recorded in the journal (:mod:`hardware.mitigation`), and turned into tensors.
+
+Gradients (:func:`circuits.gradients.parameter_shift_run` with ``eager=True``): a forward pass sends the
+forward circuits only, and its backward, if one follows, every shifted circuit in one more job. Inside
+:func:`circuits.gradients.training_step` (``qml.training.fit`` marks its steps) the forward job carries the
+shifted circuits too: **one job per training step**.
+
+Shots: a device's own limit per circuit (``DeviceTarget.max_shots``) is checked when the backend is made
+and for every ``Samples``; on a simulator without a known limit, a request that would sample for hours or
+hold more samples than memory is refused before it is sent (:func:`circuits.measurement.check_shot_budget`).
 
 Seeds: submission ``k`` of this backend gets the seed ``derive(seed, rank, k)``, so a re-run of the
 same script sends the same submissions (same journal keys) and seed 0 is a seed.
@@ -24,7 +34,7 @@ same script sends the same submissions (same journal keys) and seed 0 is a seed.
 from __future__ import annotations
 
 import hashlib
-import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,14 +45,38 @@ import torch
 from circuits.backend import Backend, Expectation, Measurement, Samples, StateVector, measured_qubits
 from circuits.gradients import parameter_shift_run
 from circuits.ir.circuit import Circuit
-from circuits.ir.observables import PauliString, PauliSum, Projector
+from circuits.ir.observables import Observable
 from circuits.ir.serialize import content_hash
+from circuits.measurement import (
+    Counts,
+    ExactPlan,
+    check_shot_budget,
+    exact_plan,
+    probabilities_from_counts,
+    probabilities_plan,
+    shot_plan,
+)
 from hardware.journal import Journal
-from hardware.providers.base import CircuitBatch, DeviceTarget, Provider, Submission, SubmissionResult
+from hardware.providers.base import (
+    CircuitBatch,
+    DeviceTarget,
+    Provider,
+    Submission,
+    SubmissionResult,
+    SubmissionSource,
+)
 from hardware.registry import make_provider, parse_spec
 from hardware.runner import JobRunner
 
-__all__ = ["ProviderBackend", "backend_from_spec", "derive_seed"]
+__all__ = ["SIMULATOR_SHOTS_PER_SECOND", "ProviderBackend", "backend_from_spec", "derive_seed"]
+
+SIMULATOR_SHOTS_PER_SECOND = 1e6
+"""Sampling rate assumed, for the time estimate, of a target without a known shot limit (a local
+simulator such as ``qiskit:aer``); requests estimated past :data:`circuits.measurement.MAX_SAMPLING_SECONDS`
+are refused before they are sent."""
+
+_SAMPLE_BYTES_PER_BIT = 16
+"""Memory per shot and measured bit of ``Samples``: the int64 output and its shuffled copy."""
 
 
 def derive_seed(seed: int, rank: int, step: int) -> int:
@@ -51,41 +85,11 @@ def derive_seed(seed: int, rank: int, step: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def _as_pauli_sum(observable: PauliSum | Projector) -> PauliSum:
-    """A projector ``|b><b|`` on qubits ``q`` as ``prod_i (I + (-1)^b_i Z_qi) / 2``."""
-    if isinstance(observable, PauliSum):
-        return observable
-    terms = []
-    for subset in itertools.product((False, True), repeat=len(observable.qubits)):
-        sign = 1.0
-        paulis = []
-        for chosen, qubit, bit in zip(subset, observable.qubits, observable.bits, strict=True):
-            if chosen:
-                paulis.append((qubit, "Z"))
-                sign *= -1.0 if bit else 1.0
-        terms.append(PauliString(sign / 2 ** len(observable.qubits), tuple(paulis)))
-    return PauliSum(tuple(terms))
-
-
-def _qubitwise_groups(terms: Sequence[PauliString]) -> list[dict[int, str]]:
-    """Greedy grouping into qubit-wise commuting measurement bases ``{qubit: letter}``."""
-    groups: list[dict[int, str]] = []
-    for term in terms:
-        if not term.paulis:
-            continue
-        for basis in groups:
-            if all(basis.get(q, letter) == letter for q, letter in term.paulis):
-                basis.update(term.paulis)
-                break
-        else:
-            groups.append(dict(term.paulis))
-    return groups
-
-
 @dataclass
 class _Compiled:
-    """One measured (or observable-free) circuit transpiled for the device."""
+    """One circuit of a plan (basis rotation included), measured or not, transpiled for the device."""
 
+    circuit: Circuit  # ours, before transpilation: what the journal keys on
     isa: Any  # qiskit QuantumCircuit
     measured: tuple[int, ...]  # our qubits, clbit j measures measured[j]
     physical: tuple[int, ...]  # their physical qubits
@@ -136,11 +140,13 @@ class ProviderBackend(Backend):
             raise ValueError(
                 f"{self.target.provider}:{self.target.name} gives sampled results only; pass shots= (e.g. 4000)."
             )
+        if shots is not None:
+            self._check_device_shots(shots)
         self.shots, self.seed, self.rank, self.mitigation = shots, seed, rank, mitigation
         self.optimization_level = optimization_level
         self.runner = JobRunner(provider, journal, poll_interval=poll_interval, timeout=timeout, log=log)
         self.submissions = 0
-        self._compiled: dict[tuple, _Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[int, ...]], _Compiled] = {}
         self._calibrations: dict[tuple[int, ...], Any] = {}
 
     def __repr__(self) -> str:
@@ -165,6 +171,32 @@ class ProviderBackend(Backend):
             return self._sample(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement, generator)
         return parameter_shift_run(self._execute, circuit, values, batch_size, measurement, eager=True)
 
+    # -- limits ----------------------------------------------------------------------------------
+
+    @property
+    def _device(self) -> str:
+        return f"{self.target.provider}:{self.target.name}"
+
+    def _check_device_shots(self, shots: int) -> None:
+        limit = self.target.max_shots
+        if limit is not None and shots > limit:
+            raise ValueError(
+                f"shots={shots} exceeds {self._device}'s limit of {limit} shots per circuit; ask for at most "
+                f"{limit} (run several calls and average for more)."
+            )
+
+    def _check_shots(self, shots: int, executions: int, bytes_per_shot: float) -> None:
+        """The device's limit where known; otherwise (a local simulator) memory and time estimates."""
+        self._check_device_shots(shots)
+        unknown = self.target.max_shots is None
+        check_shot_budget(
+            backend=f"ProviderBackend({self._device})",
+            shots=shots,
+            executions=executions,
+            bytes_per_shot=bytes_per_shot,
+            shots_per_second=SIMULATOR_SHOTS_PER_SECOND if unknown else None,
+        )
+
     # -- one submission per call -----------------------------------------------------------------
 
     def _next_seed(self) -> int:
@@ -173,8 +205,9 @@ class ProviderBackend(Backend):
         self.submissions += 1
         return seed
 
-    def _compile(self, circuit: Circuit, measured: tuple[int, ...], basis: dict[int, str] | None) -> _Compiled:
-        key = (content_hash(circuit), measured, tuple(sorted((basis or {}).items())))
+    def _compile(self, circuit: Circuit, measured: tuple[int, ...]) -> _Compiled:
+        """``circuit`` (any basis rotation already in it), measuring ``measured[j]`` into clbit ``j``, transpiled."""
+        key = (content_hash(circuit), measured)
         if key in self._compiled:
             return self._compiled[key]
         from qiskit import transpile
@@ -185,16 +218,10 @@ class ProviderBackend(Backend):
             from hardware.errors import DeviceTooSmallError
 
             raise DeviceTooSmallError(
-                f"circuit needs {circuit.num_qubits} qubits but {self.target.provider}:{self.target.name} has "
+                f"circuit needs {circuit.num_qubits} qubits but {self._device} has "
                 f"{self.target.num_qubits}; use fewer qubits or a larger device."
             )
-        rotated = circuit
-        for qubit, letter in sorted((basis or {}).items()):
-            if letter == "X":
-                rotated = rotated.h(qubit)
-            elif letter == "Y":
-                rotated = rotated.sdg(qubit).h(qubit)
-        qc = circuit_to_qiskit(rotated)
+        qc = circuit_to_qiskit(circuit)
         if measured:
             from qiskit.circuit import ClassicalRegister
 
@@ -212,18 +239,15 @@ class ProviderBackend(Backend):
             layout = isa.layout.final_index_layout() if isa.layout is not None else list(range(qc.num_qubits))
         else:
             isa, layout = qc, list(range(qc.num_qubits))
-        compiled = _Compiled(isa, measured, tuple(layout[q] for q in measured))
+        compiled = _Compiled(circuit, isa, measured, tuple(layout[q] for q in measured))
         self._compiled[key] = compiled
         return compiled
 
-    def _bindings(self, isa: Any, values: dict[str, torch.Tensor], batch_size: int) -> np.ndarray:
+    def _bindings(self, isa: Any, arrays: dict[str, np.ndarray], batch_size: int) -> np.ndarray:
         if not isa.num_parameters:
             return np.zeros((batch_size, 0))
         from circuits.export.qiskit import qiskit_parameter_binds
 
-        arrays = {
-            k: np.broadcast_to(v.detach().cpu().double().numpy(), (batch_size, v.shape[-1])) for k, v in values.items()
-        }
         names = {p.vector.name if hasattr(p, "vector") else p.name for p in isa.parameters}
         binds = qiskit_parameter_binds(isa, {k: a for k, a in arrays.items() if k in names})
         return np.column_stack([np.asarray(binds[p], dtype=np.float64) for p in isa.parameters])
@@ -235,12 +259,31 @@ class ProviderBackend(Backend):
         values: dict[str, torch.Tensor],
         batch_size: int,
         shots: int | None,
+        *,
         observables: tuple[Any, ...] = (),
+        source_observables: tuple[Observable, ...] = (),
         seed: int | None = None,
+        gradient_rows: int = 0,
     ) -> SubmissionResult:
-        batches = tuple(CircuitBatch(c.isa, self._bindings(c.isa, values, batch_size)) for c in compiled)
-        seed = self._next_seed() if seed is None else seed
-        submission = Submission(kind, batches, shots=shots, observables=observables, seed=seed)  # type: ignore[arg-type]
+        arrays = {
+            k: np.broadcast_to(v.detach().cpu().double().numpy(), (batch_size, v.shape[-1])) for k, v in values.items()
+        }
+        batches = tuple(CircuitBatch(c.isa, self._bindings(c.isa, arrays, batch_size)) for c in compiled)
+        source = SubmissionSource(
+            circuits=tuple((c.circuit, c.measured) for c in compiled),
+            bindings=(arrays,) * len(compiled),
+            observables=source_observables,
+            options={"optimization_level": self.optimization_level, "seed_transpiler": self.seed},
+        )
+        submission = Submission(
+            kind,  # type: ignore[arg-type]
+            batches,
+            shots=shots,
+            observables=observables,
+            seed=self._next_seed() if seed is None else seed,
+            source=source,
+            gradient_rows=gradient_rows,
+        )
         return self.runner.run(submission)
 
     def _sample(
@@ -251,56 +294,95 @@ class ProviderBackend(Backend):
         measurement: Samples,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
-        """Shots as bits, one submission; the caller's generator, when given, decides the seed."""
+        """Shots as bits, one submission (raw counts: samples are never mitigated); the generator decides the seed."""
+        qubits = tuple(measured_qubits(circuit, measurement.qubits))
+        self._check_shots(measurement.shots, batch_size, _SAMPLE_BYTES_PER_BIT * max(len(qubits), 1))
         seed = self._next_seed()
         if generator is not None:
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item())
-        qubits = tuple(measured_qubits(circuit, measurement.qubits))
-        compiled = self._compile(circuit, qubits, None)
-        counts = self._counts([compiled], values, batch_size, measurement.shots, seed)[0]
+        compiled = self._compile(circuit, qubits)
+        result = self._submit("sample", [compiled], values, batch_size, measurement.shots, seed=seed)
+        assert result.counts is not None
         device = next(iter(values.values())).device if values else torch.device("cpu")
-        return _samples(counts, len(qubits), measurement.shots, seed).to(device)
+        return _samples(result.counts[0], len(qubits), measurement.shots, seed).to(device)
 
     def _execute(
-        self, circuit: Circuit, values: dict[str, torch.Tensor], batch_size: int, measurement: Measurement
+        self,
+        circuit: Circuit,
+        values: dict[str, torch.Tensor],
+        batch_size: int,
+        measurement: Measurement,
+        *,
+        gradient_rows: int = 0,
     ) -> torch.Tensor:
         """Run the whole batch as one submission: expectation values or probabilities (no autograd)."""
         device = next(iter(values.values())).device if values else torch.device("cpu")
-        if isinstance(measurement, Expectation):
-            out = self._expectations(circuit, values, batch_size, measurement)
-        elif self.shots is None:  # exact probabilities: basis projectors
-            qubits = tuple(measured_qubits(circuit, measurement.qubits))
-            projectors = tuple(
-                Projector(qubits, tuple((index >> (len(qubits) - 1 - j)) & 1 for j in range(len(qubits))))
-                for index in range(2 ** len(qubits))
-            )
-            out = self._expectations(circuit, values, batch_size, Expectation(projectors))
+        if self.shots is None:  # exact, on a simulator that offers it
+            if isinstance(measurement, Expectation):
+                plan = exact_plan(measurement.observables)
+            else:
+                plan = probabilities_plan(measured_qubits(circuit, measurement.qubits))
+            out = self._estimate(circuit, values, batch_size, plan, gradient_rows)
+        elif isinstance(measurement, Expectation):
+            shots = shot_plan(measurement.observables)
+            compiled = [self._compile(basis.rotate(circuit), basis.qubits) for basis in shots.bases]
+            counts = self._counts(compiled, values, batch_size, gradient_rows) if compiled else []
+            out = shots.expectations(counts, batch_size)
         else:
             qubits = tuple(measured_qubits(circuit, measurement.qubits))
-            counts = self._counts([self._compile(circuit, qubits, None)], values, batch_size, self.shots)[0]
-            out = torch.tensor(np.array([_probabilities(c, len(qubits)) for c in counts]))
+            counts = self._counts([self._compile(circuit, qubits)], values, batch_size, gradient_rows)
+            out = probabilities_from_counts(counts[0])
         return out.to(device)
 
-    def _counts(
-        self,
-        compiled: list[_Compiled],
-        values: dict[str, torch.Tensor],
-        batch_size: int,
-        shots: int,
-        seed: int | None = None,
-    ) -> list[list[dict[str, float]]]:
-        """Counts per circuit per binding, readout-mitigated (as quasi-counts) when asked."""
-        result = self._submit("sample", compiled, values, batch_size, shots, seed=seed)
-        assert result.counts is not None
-        if not self.mitigation:
-            return [[{k: float(v) for k, v in c.items()} for c in per] for per in result.counts]
-        from hardware.mitigation import mitigate_counts
+    def _estimate(
+        self, circuit: Circuit, values: dict[str, torch.Tensor], batch_size: int, plan: ExactPlan, gradient_rows: int
+    ) -> torch.Tensor:
+        """Exact values of the plan's operators in one ``"estimate"`` submission, read back through the plan."""
+        if not plan.operators:
+            return plan.read(np.zeros((batch_size, 0)))
+        from circuits.export.qiskit import pauli_sum_to_qiskit
 
-        out = []
-        for circuit, per_binding in zip(compiled, result.counts, strict=True):
-            calibration = self._calibration(circuit.physical, shots)
-            out.append([{k: v * shots for k, v in mitigate_counts(c, calibration).items()} for c in per_binding])
-        return out
+        compiled = self._compile(circuit, ())
+        n = circuit.num_qubits
+        layout = compiled.isa.layout
+        operators = []
+        for operator in plan.operators:
+            op = pauli_sum_to_qiskit(operator, n)
+            operators.append(op.apply_layout(layout) if layout is not None else op)
+        result = self._submit(
+            "estimate",
+            [compiled],
+            values,
+            batch_size,
+            None,
+            observables=tuple(operators),
+            source_observables=plan.operators,
+            gradient_rows=gradient_rows,
+        )
+        assert result.expectations is not None
+        return plan.read(np.asarray(result.expectations[0], dtype=np.float64).reshape(batch_size, len(operators)))
+
+    def _counts(
+        self, compiled: list[_Compiled], values: dict[str, torch.Tensor], batch_size: int, gradient_rows: int
+    ) -> list[list[Counts]]:
+        """Counts per circuit per binding (our column order), readout-mitigated when asked."""
+        shots = self.shots
+        assert shots is not None
+        width = max(len(c.measured) for c in compiled)
+        local_bytes = math.ceil(width / 8) if self.target.max_shots is None else 0  # a local sampler's bit arrays
+        self._check_shots(shots, batch_size * len(compiled), local_bytes)
+        result = self._submit("sample", compiled, values, batch_size, shots, gradient_rows=gradient_rows)
+        assert result.counts is not None
+        counts = [
+            [Counts.from_qiskit(c, len(circuit.measured)) for c in per_binding]
+            for circuit, per_binding in zip(compiled, result.counts, strict=True)
+        ]
+        if not self.mitigation:
+            return counts
+        from hardware.mitigation import mitigate
+
+        calibrations = [self._calibration(circuit.physical, shots) for circuit in compiled]
+        return [[mitigate(c, cal) for c in per] for per, cal in zip(counts, calibrations, strict=True)]
 
     def _calibration(self, physical: tuple[int, ...], shots: int) -> Any:
         if physical not in self._calibrations:
@@ -315,67 +397,8 @@ class ProviderBackend(Backend):
             )
         return self._calibrations[physical]
 
-    def _expectations(
-        self, circuit: Circuit, values: dict[str, torch.Tensor], batch_size: int, measurement: Expectation
-    ) -> torch.Tensor:
-        sums = [_as_pauli_sum(o) for o in measurement.observables]
-        if self.shots is None:  # exact, on a simulator that offers it
-            from qiskit.quantum_info import SparsePauliOp
 
-            compiled = self._compile(circuit, (), None)
-            n = circuit.num_qubits
-            operators = []
-            for total in sums:
-                items = []
-                for term in total.terms:
-                    label = ["I"] * n
-                    for qubit, letter in term.paulis:
-                        label[n - 1 - qubit] = letter  # Qiskit labels: qubit 0 rightmost
-                    items.append(("".join(label), term.coeff))
-                op = SparsePauliOp.from_list(items or [("I" * n, 0.0)])
-                layout = compiled.isa.layout
-                operators.append(op.apply_layout(layout) if layout is not None else op)
-            result = self._submit("estimate", [compiled], values, batch_size, None, tuple(operators))
-            assert result.expectations is not None
-            return torch.tensor(np.asarray(result.expectations[0], dtype=np.float64).reshape(batch_size, len(sums)))
-        terms = [t for total in sums for t in total.terms]
-        groups = _qubitwise_groups(terms)
-        compiled = [self._compile(circuit, tuple(sorted(basis)), basis) for basis in groups]
-        counts = self._counts(compiled, values, batch_size, self.shots) if compiled else []
-        out = np.zeros((batch_size, len(sums)))
-        for column, total in enumerate(sums):
-            for term in total.terms:
-                if not term.paulis:
-                    out[:, column] += term.coeff
-                    continue
-                index = next(i for i, b in enumerate(groups) if all(b.get(q) == p for q, p in term.paulis))
-                positions = [compiled[index].measured.index(q) for q in term.qubits]
-                for row in range(batch_size):
-                    out[row, column] += term.coeff * _parity(counts[index][row], positions)
-        return torch.tensor(out)
-
-
-def _parity(counts: dict[str, float], positions: Sequence[int]) -> float:
-    """``<Z...Z>`` over the given classical bits (Qiskit order: bit 0 rightmost) of (quasi-)counts."""
-    total = sum(counts.values())
-    value = 0.0
-    for bits, count in counts.items():
-        ones = sum(bits[len(bits) - 1 - p] == "1" for p in positions)
-        value += (-1.0 if ones % 2 else 1.0) * count
-    return value / total if total else 0.0
-
-
-def _probabilities(counts: dict[str, float], num_bits: int) -> np.ndarray:
-    """Our order (first measured qubit most significant) from Qiskit-order keys (clbit 0 rightmost)."""
-    probs = np.zeros(2**num_bits)
-    total = sum(counts.values())
-    for bits, count in counts.items():
-        index = sum(1 << (num_bits - 1 - j) for j in range(num_bits) if bits[len(bits) - 1 - j] == "1")
-        probs[index] += count
-    return probs / total if total else probs
-
-
-def _samples(counts: list[dict[str, float]], num_bits: int, shots: int, seed: int) -> torch.Tensor:
+def _samples(counts: list[dict[str, int]], num_bits: int, shots: int, seed: int) -> torch.Tensor:
     """``(B, shots, m)`` bits, column ``j`` = measured qubit ``j``, from counts.
 
     Devices return counts, not the order of the shots; the shots are laid out in a seeded random order
@@ -384,12 +407,9 @@ def _samples(counts: list[dict[str, float]], num_bits: int, shots: int, seed: in
     out = torch.zeros(len(counts), shots, num_bits, dtype=torch.int64)
     generator = torch.Generator().manual_seed(seed)
     for row, per in enumerate(counts):
-        position = 0
-        for bits, count in sorted(per.items()):
-            n = round(count)
-            for j in range(num_bits):
-                out[row, position : position + n, j] = int(bits[len(bits) - 1 - j])
-            position += n
+        table = Counts.from_qiskit(dict(sorted(per.items())), num_bits)
+        bits = np.repeat(table.bits, np.rint(table.weights).astype(np.int64), axis=0)
+        out[row, : len(bits)] = torch.from_numpy(bits.astype(np.int64))
         out[row] = out[row, torch.randperm(shots, generator=generator)]
     return out
 

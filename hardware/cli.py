@@ -10,7 +10,12 @@
     qml jobs ... --journal PATH        # another journal than $QML_HYBRID_JOURNAL / the default
 
 ``ID`` is the local id shown by ``qml jobs list`` (``3``), a job's content key, or the provider's
-job id. ``qml`` must not import :mod:`hardware` (an import-linter contract), so :mod:`qml.cli`
+job id.
+
+``fetch`` prints counts keyed by bitstrings in Qiskit's order, whatever the provider: the rightmost
+character is classical bit 0 (for a job of :class:`~hardware.backend.ProviderBackend`, classical bit
+``j`` holds the ``j``-th measured qubit, so ``X`` on qubit 0 of three reads ``001``); ``--json`` says
+so in its ``"bit_order"`` field. ``qml`` must not import :mod:`hardware` (an import-linter contract), so :mod:`qml.cli`
 finds this module through the ``qml_hybrid.commands`` entry point group and calls
 :func:`add_commands` while it builds its parser and :func:`run` when ``qml jobs`` runs.
 
@@ -18,7 +23,8 @@ Exit status: 0 on success; 1 when the command ran but the job is not finished or
 (``fetch``), could not be cancelled because it had finished (``cancel``), or some job could not be
 polled (``resume``); 2 for a user error (unknown or malformed id, a journal that is not ours or is
 corrupted, missing credentials), printed as one line on stderr. Nothing printed ever carries a
-credential: every line passes through :func:`hardware.journal.scrub`.
+credential: every line passes through :func:`hardware.journal.scrub`, and an unknown ``ID`` that
+looks like one (:func:`hardware.credentials.looks_like_secret`) is described, never echoed.
 """
 
 from __future__ import annotations
@@ -34,13 +40,16 @@ if TYPE_CHECKING:  # sqlite, numpy and the providers load when a command runs, s
     from hardware.journal import JobRecord, Journal
     from hardware.providers.base import Provider, SubmissionResult
 
-__all__ = ["COMMAND", "RETRY", "add_commands", "run"]
+__all__ = ["BIT_ORDER", "COMMAND", "RETRY", "add_commands", "run"]
 
 COMMAND = "jobs"
 """The ``qml`` subcommand this module adds."""
 
 RETRY: dict[str, float] = {"attempts": 4, "base_delay": 0.5, "max_delay": 4.0, "deadline_s": 30.0}
 """How provider calls of ``qml jobs`` retry transient errors (see :func:`hardware.retry.retry_transient`)."""
+
+BIT_ORDER = "qiskit: classical bit 0 rightmost"
+"""How ``qml jobs fetch`` keys counts (the ``"bit_order"`` field of ``--json``)."""
 
 _STATES = ("recorded", "sending", "submitted", "running", "done", "failed", "cancelled")  # = JOB_RECORD_STATES
 _MAX_BINDINGS_SHOWN = 5
@@ -114,7 +123,8 @@ def add_commands(subparsers: argparse._SubParsersAction, helpers: Mapping[str, A
         help="print a job's result, fetching it from the provider if needed",
         description=(
             "Print a finished job's result. A job not yet done is polled at its provider (rebuilt from the "
-            "provider and device names in the journal); a result fetched is stored in the journal."
+            "provider and device names in the journal); a result fetched is stored in the journal. Counts "
+            "are keyed by bitstrings in Qiskit's order: the rightmost character is classical bit 0."
         ),
     )
     fetch.add_argument("id", metavar="ID", help="local id, content key or provider job id")
@@ -196,6 +206,22 @@ def _open(args: argparse.Namespace) -> Journal:
     from hardware.journal import Journal
 
     return Journal(_journal_path(args), create=False)
+
+
+def _find(journal: Journal, job_id: str) -> JobRecord:
+    """The job ``job_id`` names; an unknown id that looks like a credential is described, never echoed."""
+    from hardware.credentials import looks_like_secret
+    from hardware.errors import JobNotFoundError
+
+    try:
+        return journal.by_id(job_id)
+    except JobNotFoundError:
+        if not looks_like_secret(job_id):
+            raise
+    raise _UserError(
+        f"no job matches the ID given ({len(job_id)} characters, not shown: it looks like a credential, "
+        f"not a job id) in the journal {journal.path}; `qml jobs list` shows the recorded jobs."
+    )
 
 
 def _retry(fn: Callable[[], Any]) -> Any:
@@ -385,7 +411,7 @@ def _list(args: argparse.Namespace, say: _Printer) -> int:
 
 def _show(args: argparse.Namespace, say: _Printer) -> int:
     with _open(args) as journal:
-        record = journal.by_id(args.id)
+        record = _find(journal, args.id)
     fields = _fields(record)
     if args.json:
         say(json.dumps(fields))
@@ -405,7 +431,7 @@ def _fetch(args: argparse.Namespace, say: _Printer) -> int:
     from hardware.serialize import load_result, result_to_json
 
     with _open(args) as journal:
-        record = journal.by_id(args.id)
+        record = _find(journal, args.id)
         if record.state != "done":
             if record.final:
                 say(f"job {record.id} {record.state}: {record.error or 'no reason recorded'}")
@@ -439,7 +465,10 @@ def _fetch(args: argparse.Namespace, say: _Printer) -> int:
         return 1
     result = load_result(record.result)
     if args.json:
-        say(json.dumps({"id": record.id, "key": record.key, "remote_id": record.remote_id, **result_to_json(result)}))
+        fields = {"id": record.id, "key": record.key, "remote_id": record.remote_id, **result_to_json(result)}
+        if result.counts is not None:
+            fields["bit_order"] = BIT_ORDER
+        say(json.dumps(fields))
     else:
         _print_result(record, result, say)
     return 0
@@ -447,7 +476,7 @@ def _fetch(args: argparse.Namespace, say: _Printer) -> int:
 
 def _cancel(args: argparse.Namespace, say: _Printer) -> int:
     with _open(args) as journal:
-        record = journal.by_id(args.id)
+        record = _find(journal, args.id)
         if record.final:
             raise _UserError(f"job {record.id} is already {record.state}; there is nothing to cancel")
         if record.state == "sending" and not journal.sending_abandoned(record):

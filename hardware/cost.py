@@ -10,6 +10,11 @@ The first two terms are exact for per-task / per-shot pricing (Amazon Braket's Q
 on the circuit, the repetition delay and per-circuit loading overheads that we cannot see ahead of
 time. :data:`DEFAULT_SECONDS_PER_SHOT` is the default; pass ``seconds_per_shot`` for a better one
 (for example ``job.usage_estimation`` or a finished job's ``usage`` divided by its shots).
+
+Forward and gradient apart: a submission's last ``Submission.gradient_rows`` bindings of each batch
+are parameter-shift circuits (sent with the forward ones inside a training step, or alone by a
+backward pass). The estimate counts, shoots and prices them separately: the gradient's share is
+the shot-proportional price of its circuits, plus the per-task fee when the job holds nothing else.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class CostEstimate:
         price_source: where the price comes from (``PriceModel.source``); empty when unknown.
         rough: ``True`` when a per-second price was turned into dollars with an assumed time per shot.
         seconds_per_shot: the time per shot assumed when ``rough``; ``None`` otherwise.
+        gradient_circuits: of ``num_circuits``, the parameter-shift (gradient) executions.
+        gradient_usd: the gradient's share of ``usd`` (``None`` when the price is unknown).
     """
 
     num_jobs: int
@@ -56,6 +63,18 @@ class CostEstimate:
     price_source: str = ""
     rough: bool = False
     seconds_per_shot: float | None = None
+    gradient_circuits: int = 0
+    gradient_usd: float | None = None
+
+    @property
+    def forward_circuits(self) -> int:
+        """Circuit executions of the forward pass: ``num_circuits - gradient_circuits``."""
+        return self.num_circuits - self.gradient_circuits
+
+    @property
+    def forward_usd(self) -> float | None:
+        """The forward pass's share of ``usd`` (the per-task fee included when it has circuits)."""
+        return None if self.usd is None or self.gradient_usd is None else self.usd - self.gradient_usd
 
 
 def _money(usd: float) -> str:
@@ -103,7 +122,9 @@ def estimate_cost(
     shots = submission.shots
     if submission.kind == "sample" and (shots is None or isinstance(shots, bool) or shots < 1):
         raise ValueError(f"a 'sample' submission needs a positive number of shots, got {shots!r}.")
-    num_circuits = sum(batch_sizes(submission.batches))
+    sizes = batch_sizes(submission.batches)
+    num_circuits = sum(sizes)
+    gradient_circuits = sum(min(max(int(submission.gradient_rows), 0), n) for n in sizes)
     shots_total = num_circuits * int(shots) if shots is not None else 0
     device = f"{target.provider}:{target.name}"
     price = target.price
@@ -116,6 +137,7 @@ def estimate_cost(
             breakdown=f"price unknown for {device}",
             shots_per_circuit=shots,
             device=device,
+            gradient_circuits=gradient_circuits,
         )
     terms = [f"{_money(price.per_task)} per task x 1"]
     usd = price.per_task
@@ -128,6 +150,10 @@ def estimate_cost(
         seconds = per_shot_s * shots_total
         usd += price.per_second * seconds
         terms.append(f"${price.per_second:g} per second x {seconds:g} s (rough: {per_shot_s:g} s/shot assumed)")
+    variable = usd - price.per_task
+    gradient_usd = variable * gradient_circuits / num_circuits if num_circuits else 0.0
+    if num_circuits and gradient_circuits == num_circuits:
+        gradient_usd += price.per_task  # a job of gradient circuits only: its fee is the gradient's too
     return CostEstimate(
         num_jobs=1,
         num_circuits=num_circuits,
@@ -139,6 +165,8 @@ def estimate_cost(
         price_source=price.source,
         rough=per_shot_s is not None,
         seconds_per_shot=per_shot_s,
+        gradient_circuits=gradient_circuits,
+        gradient_usd=gradient_usd,
     )
 
 
@@ -146,7 +174,10 @@ def format_cost(estimate: CostEstimate) -> str:
     """One line for the user, printed before submitting.
 
     Example: ``1 job, 384 circuit executions x 1000 shots = 384000 shots on ibm:ibm_torino;
-    est. $614.40 (rough: per-second price at 0.001 s/shot assumed; price source: ...)``.
+    est. $614.40 (rough: per-second price at 0.001 s/shot assumed; price source: ...)``. With
+    gradient circuits the forward and gradient parts follow:
+    ``...; forward: 4 circuits, 4000 shots, $6.40; gradient (parameter shift): 128 circuits,
+    128000 shots, $204.80``.
     """
     if not isinstance(estimate, CostEstimate):
         raise TypeError(f"estimate must be a CostEstimate, got {type(estimate).__name__}.")
@@ -157,10 +188,32 @@ def format_cost(estimate: CostEstimate) -> str:
         head += f" x {_plural(estimate.shots_per_circuit, 'shot')} = {_plural(estimate.shots_total, 'shot')}"
     if estimate.device:
         head += f" on {estimate.device}"
+    split = _split(estimate)
     if estimate.usd is None:
-        return f"{head}; price unknown"
+        return f"{head}; price unknown{split}"
     notes = []
     if estimate.rough:
         notes.append(f"rough: per-second price at {estimate.seconds_per_shot:g} s/shot assumed")
     notes.append(f"price source: {estimate.price_source or 'not given'}")
-    return f"{head}; est. {_money(estimate.usd)} ({'; '.join(notes)})"
+    return f"{head}; est. {_money(estimate.usd)} ({'; '.join(notes)}){split}"
+
+
+def _split(estimate: CostEstimate) -> str:
+    """``; forward: ...; gradient (parameter shift): ...`` when the job holds gradient circuits, else empty."""
+    if not estimate.gradient_circuits:
+        return ""
+    shots = estimate.shots_per_circuit
+    parts = []
+    for name, circuits, usd in (
+        ("forward", estimate.forward_circuits, estimate.forward_usd),
+        ("gradient (parameter shift)", estimate.gradient_circuits, estimate.gradient_usd),
+    ):
+        if not circuits:
+            continue
+        text = f"{name}: {_plural(circuits, 'circuit')}"
+        if shots is not None:
+            text += f", {_plural(circuits * shots, 'shot')}"
+        if usd is not None:
+            text += f", {_money(usd)}"
+        parts.append(text)
+    return "; " + "; ".join(parts)

@@ -17,6 +17,7 @@ The vendor SDKs are imported inside the functions that need them, so importing t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "aws_session",
     "find_ibm_credentials",
     "ibm_service",
+    "looks_like_secret",
     "scrub",
 ]
 
@@ -83,6 +85,38 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
         if len(value) >= 4:
             out = out.replace(value, "***")
     return scrub_common(out)
+
+
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_\-+/=.~]{20,}")
+"""A run of token-alphabet characters (base64, base64url, hex), 20 or more: what API keys look like."""
+
+
+def looks_like_secret(value: str) -> bool:
+    """Whether ``value``, typed by a user where an identifier was expected, could be a credential.
+
+    For values that are echoed back (``qml jobs show ID`` with an unknown ``ID``): such a value is
+    described, never shown. It is a secret when :func:`scrub` would remove any of it (a secret
+    environment variable's value, an AWS access key id, ``token=...``, a bearer value), or when it
+    holds something shaped like a key: a run of 20 or more characters of a token alphabet (letters,
+    digits, ``-_+/=.~``) that mixes upper-case letters, lower-case letters and digits (IBM Cloud API
+    keys, AWS secret access keys), or a run of 96 or more (IBM Quantum's 128-hex-digit tokens). Our
+    own ids are not: local ids (digits), content keys (``qmlh-`` and 64 lower-case hex digits), IBM
+    job ids (lower-case letters and digits), uuids, and Braket's JSON lists of task ARNs.
+
+    Args:
+        value: the text to judge.
+
+    Returns:
+        ``True`` when the value must not be printed.
+    """
+    text = str(value)
+    if scrub(text) != text:
+        return True
+    for run in _TOKEN_SHAPE.findall(text):
+        mixed = any(c.isupper() for c in run) and any(c.islower() for c in run) and any(c.isdigit() for c in run)
+        if mixed or len(run) >= 96:
+            return True
+    return False
 
 
 @dataclass(frozen=True, repr=False)

@@ -709,6 +709,12 @@ class Journal:
         with self._lock:
             return self._row(self._conn, key)
 
+    def has_key_matching(self, pattern: str) -> bool:
+        """Whether some row's key matches the SQLite ``GLOB`` ``pattern`` (``"qmlh-[0-9a-f]*"``)."""
+        _check_text("pattern", pattern)
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM jobs WHERE key GLOB ? LIMIT 1", (pattern,)).fetchone() is not None
+
     def by_id(self, job_id: int | str) -> JobRecord:
         """Find a job by its local id (``3``), its key, or its provider's job id (tried in that order).
 

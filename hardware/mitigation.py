@@ -8,16 +8,21 @@ like any other, and everything else happens here, on the client. Steps:
    circuits measure (:func:`measured_physical_qubits` reads them off an ISA circuit);
 2. :meth:`ReadoutCalibration.from_counts` turns their counts into confusion matrices, which the
    caller records in the journal (:meth:`ReadoutCalibration.to_dict`);
-3. :func:`mitigate_counts` applies the inverse confusion matrix to a circuit's counts and projects
-   the result back onto probability distributions; :func:`expectation_from_counts` reads
-   ``<Z...Z>`` parities off raw or mitigated distributions.
+3. :func:`mitigate` applies the inverse confusion matrix to a circuit's
+   :class:`~circuits.measurement.Counts` (our column order, what :class:`~hardware.backend.ProviderBackend`
+   reads counts into) and projects the result back onto probability distributions;
+   :func:`mitigate_counts` and :func:`mitigate_probabilities` do the same for Qiskit-keyed counts and
+   Qiskit-ordered vectors; :func:`expectation_from_counts` reads ``<Z...Z>`` parities off raw or
+   mitigated distributions.
 
 **Bit order.** Counts are keyed by bitstrings in Qiskit's order, classical bit 0 rightmost. A
 calibration over ``qubits = (q_0, q_1, ..., q_{m-1})`` assumes that physical qubit ``q_i`` is
 measured into classical bit ``i``, that is the ``i``-th character **from the right** of every key
 (``key[-1 - i]``), or bit ``i`` of the integer ``int(key, 2)``. Probability vectors here are
 indexed by that integer. Example: ``qubits = (5, 2)`` and key ``"10"`` mean qubit 5 read 0 and
-qubit 2 read 1.
+qubit 2 read 1. The inversion itself works in our order (column ``i`` = classical bit ``i`` =
+``qubits[i]``, the first column most significant), where the confusion matrix of ``qubits[i]`` acts on
+axis ``i``; :func:`~circuits.measurement.from_qiskit_order` converts at the boundary.
 
 **Two calibration methods.**
 
@@ -54,6 +59,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from circuits.errors import QubitIndexError
+from circuits.measurement import Counts, from_qiskit_order
 from hardware.providers.base import CircuitBatch
 
 __all__ = [
@@ -66,6 +72,7 @@ __all__ = [
     "counts_to_probabilities",
     "expectation_from_counts",
     "measured_physical_qubits",
+    "mitigate",
     "mitigate_counts",
     "mitigate_probabilities",
     "nearest_probability_distribution",
@@ -515,14 +522,64 @@ def _check_invertible(matrix: np.ndarray, what: str) -> None:
         )
 
 
+def _invert(probabilities: np.ndarray, calibration: ReadoutCalibration) -> np.ndarray:
+    """Quasi-probabilities in our order (column ``i`` = ``calibration.qubits[i]``, column 0 most significant).
+
+    ``"tensored"``: ``inv(A_i)`` on axis ``i`` of the vector viewed as a ``(2,) * m`` tensor, one factor at
+    a time; ``"full"``: ``numpy.linalg.solve`` with the matrix brought to our order.
+    """
+    m = calibration.num_bits
+    if calibration.method == "tensored":
+        tensor = probabilities.reshape((2,) * m)
+        for axis, (qubit, matrix) in enumerate(zip(calibration.qubits, calibration.matrices, strict=True)):
+            _check_invertible(matrix, f"the confusion matrix of qubit {qubit}")
+            tensor = np.moveaxis(np.tensordot(np.linalg.inv(matrix), tensor, axes=([1], [axis])), 0, axis)
+        return tensor.reshape(-1)
+    full = calibration.matrices[0]
+    _check_invertible(full, f"the full confusion matrix of qubits {list(calibration.qubits)}")
+    ours = from_qiskit_order(from_qiskit_order(full, m).T, m).T  # rows and columns to our order
+    return np.linalg.solve(ours, probabilities)
+
+
+def mitigate(counts: Counts, calibration: ReadoutCalibration, *, project: bool = True) -> Counts:
+    """Readout-mitigated distribution of one circuit's counts, in our column order.
+
+    Column ``i`` of ``counts`` must hold the measurement of ``calibration.qubits[i]`` (classical bit
+    ``i``), which is how :class:`~hardware.backend.ProviderBackend` measures.
+
+    Args:
+        counts: the raw counts (:meth:`Counts.from_qiskit`).
+        calibration: the readout calibration of the measured qubits.
+        project: return the nearest probability distribution (default); ``False`` keeps the
+            quasi-probabilities, which may be negative.
+
+    Returns:
+        Weights that are (quasi-)probabilities, over the outcomes with a non-zero one.
+
+    Raises:
+        ValueError: counts of another width, empty counts, a calibration that cannot be inverted.
+    """
+    m = calibration.num_bits
+    if counts.num_bits != m:
+        raise ValueError(
+            f"the counts have {counts.num_bits} bits but the calibration covers {m} qubits; measure exactly "
+            "the calibrated qubits, qubit i into classical bit i."
+        )
+    if m > MAX_MITIGATED_BITS:
+        raise ValueError(f"{m} bits need a dense vector of 2**{m} entries; the limit is {MAX_MITIGATED_BITS}.")
+    if counts.total <= 0:
+        raise ValueError("the counts are empty (total 0); nothing to mitigate.")
+    quasi = _invert(counts.probabilities(), calibration)
+    return Counts.from_distribution(nearest_probability_distribution(quasi) if project else quasi)
+
+
 def mitigate_probabilities(
     probabilities: np.ndarray, calibration: ReadoutCalibration, *, project: bool = True
 ) -> np.ndarray:
     """Apply the inverse confusion matrix to a measured distribution, then (optionally) project it.
 
-    ``"tensored"``: ``inv(A_i)`` is applied to the axis of classical bit ``i`` of the vector viewed
-    as a ``(2,) * m`` tensor (axis ``m - 1 - i``, because the integer index is big-endian in that
-    view), one factor at a time; ``"full"``: ``numpy.linalg.solve(A, p)``.
+    The vector is in Qiskit's order (entry ``int(key, 2)``); the inversion runs in ours
+    (:func:`from_qiskit_order` on the way in and out).
 
     Args:
         probabilities: measured distribution, entry ``k`` = probability of key ``format(k, f"0{m}b")``.
@@ -540,16 +597,7 @@ def mitigate_probabilities(
     p = np.asarray(probabilities, dtype=np.float64)
     if p.shape != (2**m,):
         raise ValueError(f"expected a probability vector of shape ({2**m},) for {m} calibrated qubits, got {p.shape}.")
-    if calibration.method == "tensored":
-        tensor = p.reshape((2,) * m)
-        for i, (qubit, matrix) in enumerate(zip(calibration.qubits, calibration.matrices, strict=True)):
-            _check_invertible(matrix, f"the confusion matrix of qubit {qubit}")
-            axis = m - 1 - i
-            tensor = np.moveaxis(np.tensordot(np.linalg.inv(matrix), tensor, axes=([1], [axis])), 0, axis)
-        quasi = tensor.reshape(-1)
-    else:
-        _check_invertible(calibration.matrices[0], f"the full confusion matrix of qubits {list(calibration.qubits)}")
-        quasi = np.linalg.solve(calibration.matrices[0], p)
+    quasi = from_qiskit_order(_invert(from_qiskit_order(p, m), calibration), m)
     return nearest_probability_distribution(quasi) if project else quasi
 
 
@@ -595,7 +643,8 @@ def _parse_mask(pauli_z_mask: int | str | Sequence[int]) -> tuple[int, int | Non
             raise ValueError(
                 f"a Pauli label must hold only 'Z' and 'I' (classical bit 0 rightmost), got {pauli_z_mask!r}."
             )
-        return sum(1 << i for i, letter in enumerate(reversed(label)) if letter == "Z"), len(label)
+        bits = from_qiskit_order([label.replace("Z", "1").replace("I", "0")], len(label))[0]  # column i = bit i
+        return sum(1 << i for i, bit in enumerate(bits) if bit), len(label)
     if isinstance(pauli_z_mask, Sequence | np.ndarray):
         mask = 0
         for bit in pauli_z_mask:

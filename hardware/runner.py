@@ -2,8 +2,11 @@
 
 The protocol (:meth:`JobRunner.run`), with the journal written before every step that costs money:
 
-1. the submission's content key (:func:`~hardware.submission.submission_key`) is looked up; a stored
-   result returns at once, a known remote id is re-attached to;
+1. the submission's content key (:func:`~hardware.submission.submission_key`, our own canonical hash,
+   independent of Qiskit's transpiler and exporters) is looked up; a stored result returns at once, a
+   known remote id is re-attached to. A journal that still holds version-1 keys (written before key
+   version 2) is also searched under the submission's version-1 key
+   (:func:`~hardware.submission.legacy_submission_key`), and the job keeps that key;
 2. otherwise the row is recorded (``recorded``) and claimed by this process (``sending``); a row left
    ``sending`` by a process that died is first looked up at the provider by its tag (the key), because
    that process may have sent it before it could write the id down;
@@ -27,10 +30,16 @@ from collections.abc import Callable
 from hardware.cost import estimate_cost, format_cost
 from hardware.errors import JobFailedError, JobTimeoutError, TransientProviderError
 from hardware.journal import Journal, current_owner
-from hardware.providers.base import Provider, Submission, SubmissionResult, check_submission
+from hardware.providers.base import DeviceTarget, Provider, Submission, SubmissionResult, check_submission
 from hardware.retry import retry_transient
 from hardware.serialize import dump_result, load_result
-from hardware.submission import dump_submission, submission_key, submission_summary
+from hardware.submission import (
+    LEGACY_KEY_GLOB,
+    dump_submission,
+    legacy_submission_key,
+    submission_key,
+    submission_summary,
+)
 
 __all__ = ["JobRunner"]
 
@@ -77,7 +86,7 @@ class JobRunner:
         """Send ``submission`` once (or re-attach to it) and return its result."""
         target = self.provider.target()
         check_submission(submission, target)
-        key = submission_key(submission, target)
+        key = self._key(submission, target)
         submission = dataclasses.replace(submission, tags=(*submission.tags, key))
         record, _ = self.journal.record(
             key,
@@ -96,6 +105,17 @@ class JobRunner:
             )
         remote_id = record.remote_id or self._send(key, submission, target)
         return self._wait(key, remote_id)
+
+    def _key(self, submission: Submission, target: DeviceTarget) -> str:
+        """The submission's key, or its version-1 key where the journal recorded the job under that."""
+        key = submission_key(submission, target)
+        if self.journal.get(key) is not None or not self.journal.has_key_matching(LEGACY_KEY_GLOB):
+            return key
+        try:
+            legacy = legacy_submission_key(submission, target)
+        except Exception:  # an exporter that cannot write these circuits: no version-1 row can match either
+            return key
+        return legacy if self.journal.get(legacy) is not None else key
 
     def _send(self, key: str, submission: Submission, target: object) -> str:
         """Claim the row and send the job, unless an earlier attempt already did (found by its tag)."""

@@ -293,8 +293,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    from circuits.errors import CircuitError
-
     try:
         if getattr(args, "_plugin", None) is not None:
             return args._plugin.run(args, sys.stdout)
@@ -310,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out = f"runs/{args.recipe}"
         return cli_training.train_command(args, sys.stdout)
     except Exception as exc:
-        if not isinstance(exc, (CliError, CircuitError, ValueError, ImportError, *_user_errors())):
+        if not isinstance(exc, (CliError, ValueError, ImportError, *_user_errors())):
             raise
         message = " ".join(str(exc).split())
         print(f"qml {args.command}: error: {message}", file=sys.stderr)
@@ -318,8 +316,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """User errors of the parts loaded by the command that ran (training toolkit, hardware plugin)."""
+    """User errors of the parts loaded by the command that ran (circuits, training toolkit, hardware plugin).
+
+    Looked up in ``sys.modules``: an error class can only have been raised if its module is loaded, and
+    importing ``circuits.errors`` here would load torch for a command that failed before needing it.
+    """
     errors: list[type[Exception]] = []
+    circuit_errors = sys.modules.get("circuits.errors")
+    if circuit_errors is not None:
+        errors.append(circuit_errors.CircuitError)
     if "qml.training" in sys.modules:
         from qml.recipes import UnknownRecipeError
         from qml.training import TrainingError

@@ -21,11 +21,12 @@ DEMO_OUT = "outputs/demo"
 
 def recipes_command(out: TextIO) -> int:
     """Print every registered recipe with its defaults."""
-    from qml.recipes import RECIPES
+    from qml.recipes import all_recipes
 
-    width = max(len(name) for name in RECIPES)
-    for name in sorted(RECIPES):
-        recipe = RECIPES[name]
+    recipes = all_recipes()
+    width = max(len(name) for name in recipes)
+    for name in sorted(recipes):
+        recipe = recipes[name]
         print(f"{name:<{width}}  {recipe.summary} [{recipe.epochs} epochs, batch {recipe.batch_size}]", file=out)
     return 0
 
@@ -86,14 +87,19 @@ def train_command(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def compare_command(args: argparse.Namespace, out: TextIO) -> int:
-    """Run ``qml compare``: every recipe over every seed, then one markdown table."""
+    """Run ``qml compare``: every recipe over every seed (a line per run on stderr), then one markdown table."""
     from pathlib import Path
 
     from qml.recipes.compare import compare_recipes, markdown_table
 
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = compare_recipes(
-        args.recipes, seeds, backend=_backend(args.backend, seeds[0]), epochs=args.epochs, quick=args.quick
+        args.recipes,
+        seeds,
+        backend=_backend(args.backend, seeds[0]),
+        epochs=args.epochs,
+        quick=args.quick,
+        report=lambda line: print(f"qml compare: {line}", file=sys.stderr, flush=True),
     )
     table = markdown_table(rows)
     print(table, file=out)

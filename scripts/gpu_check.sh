@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (DESIGN.md section 10), for a machine with an NVIDIA GPU and no network.
+# The GPU check (README, "GPU"), for a machine with an NVIDIA GPU and no network.
 #   1. the tests marked `gpu`: torch engine on CUDA against CPU; Aer with device="GPU" where qiskit-aer-gpu is installed;
 #   2. the GPU rows of the variational benchmark (ours on CUDA, n = 12..20, batch 1 and 64).
 # Figures and logs go to $OUT (default: outputs/gpu_check). Python packages the machine lacks (qiskit, qiskit-aer-gpu,

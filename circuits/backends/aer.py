@@ -10,9 +10,10 @@ Exact or sampled:
 * ``shots=None`` (default): exact numbers from Aer's save instructions
   (``save_expectation_value``, ``save_probabilities``, ``save_statevector``).
 * ``shots=N``: estimates from ``N`` measurement shots per binding. Expectation
-  values measure each group of qubit-wise commuting Pauli terms in its own basis
-  (one circuit per group, all groups in the same Aer call), so every observable
-  is estimated from ``N`` shots per measurement basis.
+  values follow the measurement plan of :mod:`circuits.measurement`: each group of
+  qubit-wise commuting Pauli terms (and projectors, read as bitstrings) is measured
+  in its own basis (one circuit per group, all groups in the same Aer call), so
+  every observable is estimated from ``N`` shots per measurement basis.
 
 ``Samples`` always samples (with its own shot count); ``StateVector`` is always exact.
 
@@ -28,6 +29,13 @@ shifted circuits in one more Aer call.
 
 Outputs are float64 (complex128 for states, int64 for samples), batch first,
 whatever ``precision`` Aer simulates with.
+
+Size limits are checked before anything is converted or allocated: a state vector (or
+density matrix) that would not fit in memory, or past Aer's own limit, raises
+:class:`~circuits.errors.SimulationMemoryError` with the estimate (``matrix_product_state``
+is exempt from the memory estimate); so does a shot count whose samples would not fit, and
+one that would sample for more than :data:`circuits.measurement.MAX_SAMPLING_SECONDS`
+raises ``ValueError``.
 
 Example:
     >>> import math
@@ -64,7 +72,9 @@ from circuits.backend import (
     Probabilities,
     Samples,
     StateVector,
+    available_memory_bytes,
     check_shots,
+    format_bytes,
     measured_qubits,
 )
 from circuits.errors import BackendExecutionError, BackendUnavailableError, SimulationMemoryError
@@ -72,6 +82,15 @@ from circuits.export.qiskit import circuit_to_qiskit, qiskit_parameter_binds
 from circuits.gradients import parameter_shift_run
 from circuits.ir.circuit import Circuit
 from circuits.ir.observables import PauliSum, Projector
+from circuits.measurement import (
+    Counts,
+    ShotPlan,
+    check_shot_budget,
+    from_qiskit_order,
+    probabilities_from_counts,
+    shot_plan,
+    sparse_terms,
+)
 
 __all__ = ["AerBackend", "AerOptions"]
 
@@ -81,6 +100,15 @@ Precision = Literal["double", "single"]
 
 _METHODS = ("statevector", "density_matrix", "matrix_product_state")
 _CACHE_SIZE = 64
+
+SHOTS_PER_SECOND = 1e6
+"""Aer's sampling rate assumed for the time estimate of a shot request (about what one CPU core does for
+counts of a few qubits; faster machines do a few times more). Requests estimated at more than
+:data:`circuits.measurement.MAX_SAMPLING_SECONDS` are refused before they start."""
+
+_SAMPLE_BYTES_PER_BIT = 10
+_SAMPLE_BYTES_PER_SHOT = 96
+"""Memory of one shot of ``Samples``: Aer's memory string (C++ and Python) and our int64 row, per bit and fixed."""
 
 
 _RESERVED_SIMULATOR_OPTIONS = frozenset(
@@ -382,6 +410,7 @@ class AerBackend(Backend):
                     "StateVector is not available with a noise model (a noisy state vector is one random "
                     "trajectory); measure Probabilities / Expectation, or remove the noise model."
                 )
+        self._check_state_size(circuit, batch_size, measurement)
         if isinstance(measurement, (Samples, StateVector)):
             detached = {k: v.detach() for k, v in values.items()}
             return self._execute(circuit, detached, batch_size, measurement, generator=generator)
@@ -392,6 +421,39 @@ class AerBackend(Backend):
             return self._execute(circuit, values, batch_size, measurement, generator=generator)
 
         return parameter_shift_run(execute, circuit, values, batch_size, measurement)
+
+    def _check_state_size(self, circuit: Circuit, batch_size: int, measurement: Measurement) -> None:
+        """Refuse, before converting or transpiling, a simulation that cannot fit (Aer's limit or memory)."""
+        o = self.options
+        n = circuit.num_qubits
+        limit = int(self._simulator.num_qubits)  # Aer's own limit: available memory for the method and device
+        if o.method == "matrix_product_state":
+            if n > limit:
+                raise SimulationMemoryError(
+                    f"AerBackend(method='matrix_product_state') simulates at most {limit} qubits; the circuit has {n}. "
+                    "Use fewer qubits."
+                )
+            return
+        density = o.method == "density_matrix"
+        amplitudes = 2 ** (2 * n if density else n)
+        needed = amplitudes * (16 if o.precision == "double" else 8)
+        if isinstance(measurement, StateVector):
+            needed += 2 * batch_size * 16 * 2**n  # Aer's result and our complex128 tensor
+        elif isinstance(measurement, Probabilities) and o.shots is None:
+            needed += 2 * batch_size * 8 * 2 ** len(measured_qubits(circuit, measurement.qubits))
+        available = None if o.device == "GPU" else available_memory_bytes(torch.device("cpu"))
+        if n > limit:
+            reason = f"Qiskit Aer allows at most {limit} qubits with this method here (its own memory estimate)"
+        elif available is not None and needed > available:
+            reason = f"only {format_bytes(available)} is available"
+        else:
+            return
+        what = f"the 2**{2 * n}-entry density matrix" if density else f"the 2**{n}-amplitude state vector"
+        raise SimulationMemoryError(
+            f"AerBackend(method={o.method!r}) cannot simulate {n} qubits: {what} needs about "
+            f"{format_bytes(min(needed, 2**63))}, but {reason}. Use fewer qubits, precision='single', or "
+            "method='matrix_product_state' for weakly entangled circuits."
+        )
 
     def _seed(self, generator: torch.Generator | None) -> int | None:
         if self.options.seed is not None:
@@ -451,6 +513,22 @@ class AerBackend(Backend):
         if isinstance(measurement, Expectation) and not program.circuits:
             constants = torch.tensor(program.readout.constants, dtype=torch.float64)
             return constants.expand(batch_size, -1).clone()
+        if isinstance(measurement, Samples):
+            m = len(qubits)
+            check_shot_budget(
+                backend="AerBackend",
+                shots=measurement.shots,
+                executions=batch_size,
+                bytes_per_shot=_SAMPLE_BYTES_PER_BIT * m + _SAMPLE_BYTES_PER_SHOT,
+                shots_per_second=SHOTS_PER_SECOND,
+            )
+        elif shots is not None:
+            check_shot_budget(
+                backend="AerBackend",
+                shots=shots,
+                executions=batch_size * len(program.circuits),
+                shots_per_second=SHOTS_PER_SECOND,
+            )
 
         arrays = {
             name: np.broadcast_to(v.detach().to("cpu", torch.float64).numpy(), (batch_size, v.shape[-1]))
@@ -476,15 +554,24 @@ class AerBackend(Backend):
         if isinstance(measurement, StateVector):
             return _read_states(result, n, batch_size, program.body.phase, arrays)
         if isinstance(measurement, Samples):
-            return _read_samples(result, batch_size, measurement.shots, len(qubits))
+            memory = [from_qiskit_order(result.get_memory(i), len(qubits)) for i in range(batch_size)]
+            return torch.from_numpy(np.stack(memory).astype(np.int64))
         if isinstance(measurement, Probabilities):
             if shots is None:
-                return torch.from_numpy(np.stack([np.asarray(result.data(i)["probs"]) for i in range(batch_size)]))
-            return _read_count_probabilities(result, batch_size, shots, len(qubits))
+                probs = np.stack([np.asarray(result.data(i)["probs"], dtype=np.float64) for i in range(batch_size)])
+                return torch.from_numpy(from_qiskit_order(probs, len(qubits)))
+            return probabilities_from_counts(
+                [Counts.from_qiskit(result.get_counts(i), len(qubits)) for i in range(batch_size)]
+            )
         assert isinstance(measurement, Expectation)
         if shots is None:
             return _read_exact_expectations(result, batch_size, program.readout)
-        return _read_shot_expectations(result, batch_size, shots, program.readout)
+        plan: ShotPlan = program.readout
+        counts = [
+            [Counts.from_qiskit(result.get_counts(g * batch_size + i), len(basis.qubits)) for i in range(batch_size)]
+            for g, basis in enumerate(plan.bases)
+        ]
+        return plan.expectations(counts, batch_size)
 
     # -- circuit preparation ---------------------------------------------------------------------
 
@@ -543,15 +630,14 @@ class AerBackend(Backend):
             if sampled:
                 _measure(qc, qubits)
             else:
-                # Aer's index bit i is qargs[i]; reversed qargs put qubits[0] in the most significant bit.
-                qc.save_probabilities(list(reversed(qubits)), label="probs")
+                qc.save_probabilities(list(qubits), label="probs")
             program = _Program((qc,), body)
         else:
             assert isinstance(measurement, Expectation)
             if sampled:
-                program = _sampled_expectation_program(body, measurement.observables)
+                program = _sampled_expectation_program(body, measurement.observables, n)
             else:
-                program = _exact_expectation_program(body, measurement.observables, n)
+                program = _exact_expectation_program(body, measurement.observables)
         self._programs[key] = program
         if len(self._programs) > _CACHE_SIZE:
             self._programs.popitem(last=False)
@@ -566,17 +652,11 @@ def _has_free_parameters(params: Sequence[Any]) -> bool:
 
 
 def _measure(qc: QuantumCircuit, qubits: Sequence[int]) -> None:
-    """Measure ``qubits[j]`` into clbit ``m-1-j``, so that Qiskit's bitstrings read ``qubits[0]`` first."""
-    m = len(qubits)
-    creg = ClassicalRegister(m, "meas")
+    """Measure ``qubits[j]`` into classical bit ``j`` (column ``j`` once read by :func:`from_qiskit_order`)."""
+    creg = ClassicalRegister(len(qubits), "meas")
     qc.add_register(creg)
     for j, q in enumerate(qubits):
-        qc.measure(q, creg[m - 1 - j])
-
-
-def _qiskit_label(letters: Sequence[str]) -> str:
-    """The Qiskit label of Paulis given for qargs ``0..m-1`` (Qiskit reads right to left)."""
-    return "".join(reversed(letters))
+        qc.measure(q, creg[j])
 
 
 @dataclass(frozen=True)
@@ -587,92 +667,42 @@ class _ExactReadout:
     items: tuple[tuple[str, int] | None, ...]
 
 
-def _exact_expectation_program(body: _Body, observables: Sequence[PauliSum | Projector], n: int) -> _Program:
+def _exact_expectation_program(body: _Body, observables: Sequence[PauliSum | Projector]) -> _Program:
     qc = body.circuit.copy()
     constants: list[float] = []
     items: list[tuple[str, int] | None] = []
     for k, obs in enumerate(observables):
         if isinstance(obs, Projector):
-            qc.save_probabilities(list(reversed(obs.qubits)), label=f"o{k}")
+            qc.save_probabilities(list(obs.qubits), label=f"o{k}")
             constants.append(0.0)
             items.append((f"o{k}", int("".join(map(str, obs.bits)), 2)))
             continue
         constant = sum(t.coeff for t in obs.terms if not t.paulis)
-        terms = [t for t in obs.terms if t.paulis]
+        terms = PauliSum(tuple(t for t in obs.terms if t.paulis))
         constants.append(float(constant))
-        if not terms:
+        if not terms.terms:
             items.append(None)
             continue
         qargs = list(obs.qubits)
-        position = {q: j for j, q in enumerate(qargs)}
-        labels, coeffs = [], []
-        for t in terms:
-            letters = ["I"] * len(qargs)
-            for q, letter in t.paulis:
-                letters[position[q]] = letter
-            labels.append(_qiskit_label(letters))
-            coeffs.append(t.coeff)
-        qc.save_expectation_value(SparsePauliOp(labels, np.asarray(coeffs, dtype=np.complex128)), qargs, label=f"o{k}")
+        operator = SparsePauliOp.from_sparse_list(sparse_terms(terms, qargs), len(qargs))
+        qc.save_expectation_value(operator, qargs, label=f"o{k}")
         items.append((f"o{k}", -1))
     circuits = (qc,) if any(item is not None for item in items) else ()
     return _Program(circuits, body, _ExactReadout(tuple(constants), tuple(items)))
 
 
-@dataclass(frozen=True)
-class _ShotReadout:
-    """Sampled expectation values: the measured qubits of each group and, per observable, its terms.
-
-    ``terms[k]`` lists ``(group, columns, coeff, bits)``: ``bits is None`` for a Pauli term (the parity of
-    ``columns`` weighs ``coeff``), else the projector's bits on ``columns``.
-    """
-
-    constants: tuple[float, ...]
-    groups: tuple[tuple[int, ...], ...]
-    terms: tuple[tuple[tuple[int, tuple[int, ...], float, tuple[int, ...] | None], ...], ...]
-
-
-def _sampled_expectation_program(body: _Body, observables: Sequence[PauliSum | Projector]) -> _Program:
-    # Greedy grouping of every term by qubit-wise commuting measurement bases.
-    bases: list[dict[int, str]] = []
-
-    def group_of(requirement: dict[int, str]) -> int:
-        for g, basis in enumerate(bases):
-            if all(basis.get(q, letter) == letter for q, letter in requirement.items()):
-                basis.update(requirement)
-                return g
-        bases.append(dict(requirement))
-        return len(bases) - 1
-
-    constants: list[float] = []
-    pending: list[list[tuple[int, tuple[int, ...], float, tuple[int, ...] | None]]] = []
-    for obs in observables:
-        entries: list[tuple[int, tuple[int, ...], float, tuple[int, ...] | None]] = []
-        if isinstance(obs, Projector):
-            entries.append((group_of({q: "Z" for q in obs.qubits}), obs.qubits, 1.0, obs.bits))
-            constants.append(0.0)
-        else:
-            constants.append(float(sum(t.coeff for t in obs.terms if not t.paulis)))
-            for t in obs.terms:
-                if t.paulis:
-                    entries.append((group_of(dict(t.paulis)), t.qubits, t.coeff, None))
-        pending.append(entries)
-
-    groups = tuple(tuple(sorted(basis)) for basis in bases)
+def _sampled_expectation_program(body: _Body, observables: Sequence[PauliSum | Projector], n: int) -> _Program:
+    """One measured circuit per basis of the plan: the body, the basis rotation (our operations), measurements."""
+    plan = shot_plan(observables)
     circuits = []
-    for basis, qubits in zip(bases, groups, strict=True):
+    for basis in plan.bases:
         qc = body.circuit.copy()
-        for q in qubits:
-            if basis[q] == "X":
-                qc.h(q)
-            elif basis[q] == "Y":
-                qc.sdg(q)
-                qc.h(q)
-        _measure(qc, qubits)
+        rotation = basis.rotation()
+        if rotation:
+            qc.compose(circuit_to_qiskit(Circuit(n, rotation)), qubits=range(n), inplace=True)
+        _measure(qc, basis.qubits)
         circuits.append(qc)
-    terms = tuple(
-        tuple((g, tuple(groups[g].index(q) for q in qs), c, b) for g, qs, c, b in entries) for entries in pending
-    )
-    return _Program(tuple(circuits), body, _ShotReadout(tuple(constants), groups, terms))
+    return _Program(tuple(circuits), body, plan)
 
 
 # -- reading results -----------------------------------------------------------------------------
@@ -694,32 +724,6 @@ def _check_result(result: Any) -> None:
     )
 
 
-def _count_arrays(counts: Mapping[str, int], m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bits ``(outcomes, m)`` (column j is the j-th character) and counts ``(outcomes,)`` of a counts dict."""
-    keys = list(counts)
-    bits = (np.frombuffer("".join(keys).encode("ascii"), dtype=np.uint8).reshape(len(keys), m) - ord("0")).astype(
-        np.int64
-    )
-    return bits, np.fromiter(counts.values(), dtype=np.float64, count=len(keys))
-
-
-def _read_samples(result: Any, batch_size: int, shots: int, m: int) -> torch.Tensor:
-    out = np.empty((batch_size, shots, m), dtype=np.int64)
-    for i in range(batch_size):
-        memory = result.get_memory(i)
-        out[i] = np.frombuffer("".join(memory).encode("ascii"), dtype=np.uint8).reshape(shots, m) - ord("0")
-    return torch.from_numpy(out)
-
-
-def _read_count_probabilities(result: Any, batch_size: int, shots: int, m: int) -> torch.Tensor:
-    out = np.zeros((batch_size, 2**m), dtype=np.float64)
-    weights = 1 << np.arange(m - 1, -1, -1, dtype=np.int64)
-    for i in range(batch_size):
-        bits, counts = _count_arrays(result.get_counts(i), m)
-        np.add.at(out[i], bits @ weights, counts / shots)
-    return torch.from_numpy(out)
-
-
 def _read_exact_expectations(result: Any, batch_size: int, readout: _ExactReadout) -> torch.Tensor:
     out = np.tile(np.asarray(readout.constants, dtype=np.float64), (batch_size, 1))
     for i in range(batch_size):
@@ -729,26 +733,11 @@ def _read_exact_expectations(result: Any, batch_size: int, readout: _ExactReadou
                 continue
             label, index = item
             value = data[label]
-            out[i, k] += float(np.real(value)) if index < 0 else float(np.asarray(value)[index])
-    return torch.from_numpy(out)
-
-
-def _read_shot_expectations(result: Any, batch_size: int, shots: int, readout: _ShotReadout) -> torch.Tensor:
-    out = np.tile(np.asarray(readout.constants, dtype=np.float64), (batch_size, 1))
-    for i in range(batch_size):
-        tables = [
-            _count_arrays(result.get_counts(g * batch_size + i), len(qubits)) for g, qubits in enumerate(readout.groups)
-        ]
-        for k, entries in enumerate(readout.terms):
-            for g, columns, coeff, bits in entries:
-                table, counts = tables[g]
-                selected = table[:, list(columns)]
-                if bits is None:
-                    signs = 1.0 - 2.0 * (selected.sum(axis=1) % 2)
-                    out[i, k] += coeff * float(signs @ counts) / shots
-                else:
-                    hits = np.all(selected == np.asarray(bits), axis=1)
-                    out[i, k] += coeff * float(counts[hits].sum()) / shots
+            if index < 0:
+                out[i, k] += float(np.real(value))
+            else:  # a projector: its qubits' probabilities, Aer's index order
+                probs = np.asarray(value, dtype=np.float64)
+                out[i, k] += float(from_qiskit_order(probs, probs.size.bit_length() - 1)[index])
     return torch.from_numpy(out)
 
 
@@ -756,8 +745,7 @@ def _read_states(
     result: Any, n: int, batch_size: int, phase: float | ParameterExpression, arrays: Mapping[str, np.ndarray]
 ) -> torch.Tensor:
     states = np.stack([np.asarray(result.data(i)["state"], dtype=np.complex128) for i in range(batch_size)])
-    # Qiskit's index has qubit 0 as its least significant bit; ours has it as the most significant.
-    states = states.reshape(batch_size, *([2] * n)).transpose(0, *range(n, 0, -1)).reshape(batch_size, 2**n)
+    states = from_qiskit_order(states, n)
     if isinstance(phase, ParameterExpression):
         # Parameters are elements of Qiskit ParameterVectors named like ours (circuits.export.qiskit).
         columns = {p: arrays[p.vector.name][:, p.index] for p in phase.parameters}

@@ -6,7 +6,11 @@ batch go to the device in **one** ``qp.execute`` call, after the device's own
 preprocessing (decomposition of the operators it does not support, splitting of
 non-commuting observables under shots, ...). Gradients come from
 :func:`circuits.gradients.parameter_shift_run`: the backward pass evaluates every
-shifted circuit of the batch in one more device call.
+shifted circuit of the batch in one more device call (a forward pass alone evaluates
+no shifted circuit).
+
+Shots are checked before the device is called: samples that would not fit in memory
+raise :class:`~circuits.errors.SimulationMemoryError` with the estimate.
 
 Example:
     >>> from circuits import Circuit, ParameterVector, Z
@@ -43,10 +47,15 @@ from circuits.errors import BackendUnavailableError
 from circuits.export.pennylane import circuit_to_pennylane_batch, observable_to_pennylane
 from circuits.gradients import parameter_shift_run
 from circuits.ir.circuit import Circuit
+from circuits.measurement import check_shot_budget
 
 __all__ = ["PennyLaneBackend", "PennyLaneOptions", "installed_devices"]
 
 _RESERVED_OPTIONS = ("wires", "shots", "seed")
+
+_BYTES_PER_SAMPLED_VALUE = 16
+"""Memory per shot and per sampled wire or output while a device samples: its int64 samples plus as much again
+for the eigenvalues, indices and conversions it makes from them."""
 
 
 def installed_devices() -> list[str]:
@@ -209,12 +218,35 @@ class PennyLaneBackend(Backend):
             seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator, device=generator.device).item())
             device = self._create(circuit.num_qubits, seed)
 
+        self._check_shots(circuit, batch_size, measurement)
+
         def execute(c: Circuit, v: dict[str, torch.Tensor], b: int, m: Measurement) -> torch.Tensor:
             return self._execute(device, c, v, b, m)
 
         if isinstance(measurement, (Expectation, Probabilities)):
             return parameter_shift_run(execute, circuit, values, batch_size, measurement)
         return execute(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement)
+
+    def _check_shots(self, circuit: Circuit, batch_size: int, measurement: Measurement) -> None:
+        """Refuse shots whose samples would not fit in memory, before the device allocates them.
+
+        A device samples one tape at a time (the peak is one binding's samples), but ``Samples`` keeps
+        every binding's shots.
+        """
+        if isinstance(measurement, Samples):
+            width = len(measured_qubits(circuit, measurement.qubits))
+            shots, executions = measurement.shots, batch_size
+        elif self.options.shots is not None and isinstance(measurement, (Expectation, Probabilities)):
+            outputs = len(measurement.observables) if isinstance(measurement, Expectation) else 1
+            shots, executions, width = self.options.shots, 1, circuit.num_qubits + outputs
+        else:
+            return
+        check_shot_budget(
+            backend=f"PennyLaneBackend({self.options.device or 'device'!r})",
+            shots=shots,
+            executions=executions,
+            bytes_per_shot=_BYTES_PER_SAMPLED_VALUE * max(width, 1),
+        )
 
     def _execute(
         self,

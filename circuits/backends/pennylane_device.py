@@ -3,9 +3,14 @@
 The device implements PennyLane's current device API (:class:`pennylane.devices.Device`):
 
 * **Preprocessing** decomposes every operator our gate registry lacks with PennyLane's own
-  decompositions (templates, ``StatePrep``, ``BasisState``, controlled operators ...); mid-circuit
-  measurements are deferred; with finite shots, non-commuting measurements are split into groups and
-  Pauli observables are rotated to the computational basis.
+  decompositions (templates, controlled operators ...); mid-circuit measurements are deferred; with
+  finite shots, non-commuting measurements are split into groups and Pauli observables are rotated to
+  the computational basis.
+* **State preparation**: a ``StatePrep``, ``AmplitudeEmbedding`` or ``BasisState`` that opens the tape
+  is applied directly, as ``default.qubit`` does: its state vector (normalised and padded by PennyLane,
+  differentiable) is the engine's initial state. Decomposing it instead (Mottonen rotations) makes the
+  gradient NaN wherever a feature is zero, although the prepared state is smooth there. A state
+  preparation later in the tape is decomposed.
 * **Execution** translates a tape into one of our :class:`~circuits.ir.circuit.Circuit` objects whose
   angles are symbols ``p[0] ... p[k-1]`` (one per numeric parameter of the tape), so a repeated circuit
   structure reuses the compiled plan, and a **broadcast** tape (parameters with a batch axis) runs as one
@@ -14,8 +19,11 @@ The device implements PennyLane's current device API (:class:`pennylane.devices.
   finite-shot measurements from samples drawn by our engine (``seed=`` makes them reproducible; seed 0
   is a seed), shot vectors included.
 * **Derivatives**: with the torch interface the device declares ``"backprop"`` (``diff_method="best"``
-  picks it): torch tensors flow through our engine and autograd differentiates the simulation. Other
-  interfaces (autograd, numpy) and finite shots use PennyLane's parameter-shift rules.
+  picks it, and an explicit ``diff_method="backprop"`` is accepted): torch tensors flow through our
+  engine and autograd differentiates the simulation. Other interfaces (autograd, numpy) and finite
+  shots use PennyLane's parameter-shift rules; asking them for ``"backprop"`` explicitly raises a
+  ``QuantumFunctionError`` that says so when the QNode runs (at creation PennyLane does not yet
+  tell a device the interface).
 
 Example:
     >>> import pennylane as qp, torch
@@ -31,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,18 +56,21 @@ from pennylane.devices.preprocess import (
 )
 from pennylane.devices.qubit.measure import measure
 from pennylane.math import Interface
+from pennylane.operation import StatePrepBase
 from pennylane.tape import QuantumScript
 from pennylane.transforms import broadcast_expand, defer_measurements, diagonalize_measurements, split_non_commuting
 from pennylane.transforms.core import CompilePipeline
 from pennylane.typing import PostprocessingFn
 
-from circuits.backend import Expectation, StateVector
+from circuits.backend import Expectation, StateVector, bind_parameters, check_state_memory
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import MatrixData, PauliLabel
 from circuits.ir.observables import PauliString, PauliSum
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector
-from circuits.sim.measure import probabilities, sample_bits
+from circuits.sim.engine import _run_forward  # the engine's step loop; simulate() always starts from |0...0>
+from circuits.sim.measure import expectations, probabilities, sample_bits
+from circuits.sim.plan import Plan, compile_plan
 from circuits.sim.torch_backend import TorchBackend
 
 __all__ = ["SUPPORTED_OPERATIONS", "QmlHybridQubit"]
@@ -235,8 +247,12 @@ def _broadcast_size(value: Any) -> int | None:
 def _real_column(values: list[Any]) -> torch.Tensor:
     """One float64 tensor stacking scalars (``(k,)``) or broadcast ``(B,)`` parameters (``(B, k)``).
 
-    Torch parameters keep their autograd history (one ``stack`` and one cast for the whole column);
-    complex values give their real part, as PennyLane's real-angle gates do.
+    Torch parameters keep their autograd history (one ``stack`` and one cast for the whole column).
+    A complex dtype (decompositions can produce one) gives its real part when the imaginary part
+    is zero; otherwise the angle would be silently wrong, so it raises.
+
+    Raises:
+        ValueError: an angle with a nonzero imaginary part.
     """
     if all(isinstance(v, torch.Tensor) for v in values):
         stacked = torch.stack(values, dim=-1)
@@ -244,6 +260,12 @@ def _real_column(values: list[Any]) -> torch.Tensor:
         parts = [v if isinstance(v, torch.Tensor) else torch.as_tensor(np.asarray(qp.math.unwrap(v))) for v in values]
         stacked = torch.stack(parts, dim=-1)
     if stacked.is_complex():
+        imag = stacked.imag.detach().abs()
+        if bool((imag > _IMAG_RTOL * stacked.real.detach().abs().clamp_min(1.0)).any()):
+            raise ValueError(
+                f"A gate angle of the tape is complex (imaginary part up to {float(imag.max()):.3g}); qml_hybrid.qubit "
+                "runs rotations by real angles. Pass real parameters (x.real if the imaginary part is meant to be 0)."
+            )
         stacked = stacked.real
     return stacked.to(torch.float64)
 
@@ -262,6 +284,9 @@ class TapeTranslation:
     params: dict[str, torch.Tensor]
     batch_size: int | None
 
+
+_IMAG_RTOL = 1e-10
+"""A complex angle counts as real when ``|imag| <= _IMAG_RTOL * max(1, |real|)`` (rounding in decompositions)."""
 
 _CIRCUIT_CACHE_SIZE = 256
 _CIRCUITS: OrderedDict[tuple, Circuit] = OrderedDict()
@@ -347,6 +372,66 @@ def _structure_key(num_qubits: int, plan: Sequence[tuple]) -> tuple | None:
     return (num_qubits, tuple(entries))
 
 
+@functools.lru_cache(maxsize=64)
+def _plan(circuit: Circuit) -> Plan:
+    return compile_plan(circuit)
+
+
+def _leading_state_prep(tape: QuantumScript) -> StatePrepBase | None:
+    """The state preparation that opens the tape (applied directly), or ``None``."""
+    first = tape.operations[0] if tape.operations else None
+    return first if isinstance(first, StatePrepBase) else None
+
+
+def _prepared_state(prep: StatePrepBase, num_wires: int, dtype: torch.dtype) -> torch.Tensor:
+    """The state ``prep`` prepares on wires ``0 .. num_wires-1`` (others in ``|0>``), ``(1 or B, 2**num_wires)``.
+
+    Torch data keep their autograd history; a real vector (real features) stays real.
+    """
+    vector = prep.state_vector(wire_order=list(range(num_wires)))
+    if not isinstance(vector, torch.Tensor):
+        vector = torch.as_tensor(np.asarray(qp.math.unwrap(vector)))
+    real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+    vector = vector.to(dtype if vector.is_complex() else real_dtype)
+    return vector.reshape(-1, 2**num_wires)
+
+
+def _evolve(
+    circuit: Circuit, params: dict[str, torch.Tensor], initial: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
+    """``U |initial>`` for the circuit ``U``: our engine's compiled steps applied to a given state, under autograd.
+
+    Args:
+        circuit: the tape's operations after the state preparation.
+        params: values of the circuit's vectors, ``(1 or B, size)``.
+        initial: ``(1 or B, 2**n)`` real or complex.
+        dtype: complex state dtype of the device.
+
+    Returns:
+        ``(max(1, B), 2**n)`` in ``dtype``.
+    """
+    real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+    device = initial.device
+    values, batch = bind_parameters(circuit, params, dtype=real_dtype, device=device)
+    values = {name: v.to(device=device, dtype=real_dtype) for name, v in values.items()}
+    rows = max(batch, initial.shape[0])
+    if batch not in (1, rows) or initial.shape[0] not in (1, rows):
+        raise ValueError(
+            f"The state preparation is broadcast over {initial.shape[0]} states but the gate parameters over "
+            f"{batch} values; broadcast both over the same number."
+        )
+    check_state_memory(circuit.num_qubits, rows, dtype.itemsize, device, copies=2)
+    plan = _plan(circuit)
+    real = plan.real and not initial.is_complex()
+    state_dtype = real_dtype if real else dtype
+    tensors = plan.step_tensors(values, batch, real_dtype, device)
+    if plan.real and not real:
+        tensors = [t.to(dtype) for t in tensors]
+    state = initial.to(state_dtype).expand(rows, -1).contiguous()
+    state = _run_forward(plan, tensors, plan.constant_tensors(state_dtype, device), state, slice(0, rows))
+    return state.to(dtype)
+
+
 def _is_torch_config(config: ExecutionConfig | None, circuit: QuantumScript | None) -> bool:
     interface = Interface.NUMPY if config is None else Interface(config.interface)
     if interface == Interface.AUTO and circuit is not None:
@@ -409,17 +494,37 @@ class QmlHybridQubit(Device):
         """Backprop through our engine for the torch interface with analytic results; otherwise none.
 
         PennyLane falls back to parameter-shift rules (run as extra tapes on this device) when this is
-        ``False``.
+        ``False``. Without a circuit (a QNode being created) an explicit ``"backprop"`` is accepted:
+        PennyLane asks then with its default numpy configuration, before the interface is known.
+
+        Raises:
+            QuantumFunctionError: an explicit ``"backprop"`` for a circuit it cannot differentiate
+                (finite shots, an interface other than torch, a ``SparseHamiltonian``); the message says
+                what to use instead.
         """
         if execution_config is None:
             return True
-        if execution_config.gradient_method not in {"backprop", "best"}:
+        method = execution_config.gradient_method
+        if method not in {"backprop", "best"}:
             return False
-        if circuit is not None and circuit.shots:
-            return False
-        if circuit is not None and any(isinstance(m.obs, qp.SparseHamiltonian) for m in circuit.measurements):
-            return False  # its expectation value is a scipy sparse product, outside autograd
-        return _is_torch_config(execution_config, circuit)
+        if circuit is None:
+            return method == "backprop" or _is_torch_config(execution_config, None)
+        problem = None
+        if circuit.shots:
+            problem = "with finite shots (sampling is not differentiable)"
+        elif any(isinstance(m.obs, qp.SparseHamiltonian) for m in circuit.measurements):
+            problem = "of a SparseHamiltonian (its expectation value is a scipy sparse product, outside autograd)"
+        elif not _is_torch_config(execution_config, circuit):
+            problem = f"with the {Interface(execution_config.interface).value} interface (only torch tensors flow "
+            problem += "through the engine)"
+        if problem is None:
+            return True
+        if method == "backprop":
+            raise qp.exceptions.QuantumFunctionError(
+                f"{self.name} cannot backpropagate {problem}. Use interface='torch' with torch tensors and "
+                "analytic results for diff_method='backprop', or diff_method='parameter-shift' (or 'best')."
+            )
+        return False
 
     def setup_execution_config(
         self, config: ExecutionConfig | None = None, circuit: QuantumScript | None = None
@@ -452,7 +557,7 @@ class QmlHybridQubit(Device):
             _decompose_or_expand_transform,
             stopping_condition=_supports_operation,
             target_gates=SUPPORTED_OPERATIONS,
-            skip_initial_state_prep=False,
+            skip_initial_state_prep=True,  # applied directly: see the module docstring
             device_wires=self.wires,
             name=self.name,
         )
@@ -472,12 +577,19 @@ class QmlHybridQubit(Device):
     ) -> tuple[torch.Tensor, bool]:
         """Our engine's final state, ``(batch or 1, 2**n)`` over ``n = len(tape.wires)``, and whether it is batched."""
         num_wires = len(tape.wires)
+        prep = _leading_state_prep(tape)
+        ops = list(tape.operations[1:] if prep is not None else tape.operations)
         if extra_ops:
-            ops = [leaf for op in [*tape.operations, *extra_ops] for leaf in _decompose_to_supported(op)]
+            ops = [leaf for op in [*ops, *extra_ops] for leaf in _decompose_to_supported(op)]
+        if prep is not None or extra_ops:
             tape = tape.copy(operations=ops)
         translation = tape_to_circuit(tape, max(num_wires, 1))
-        state = self._engine.run(translation.circuit, translation.params, measurement=StateVector())
-        return state, translation.batch_size is not None
+        if prep is None:
+            state = self._engine.run(translation.circuit, translation.params, measurement=StateVector())
+            return state, translation.batch_size is not None
+        initial = _prepared_state(prep, num_wires, self._dtype)
+        state = _evolve(translation.circuit, translation.params, initial, self._dtype)
+        return state, translation.batch_size is not None or prep.batch_size is not None
 
     def _execute_tape(self, tape: QuantumScript) -> Any:
         tape = tape.map_to_standard_wires()
@@ -486,9 +598,15 @@ class QmlHybridQubit(Device):
         if not tape.shots:
             observables = _pauli_sums(tape.measurements)
             if observables is not None:  # every measurement an expval of Pauli words: one engine call
-                translation = tape_to_circuit(tape, max(num_wires, 1))
-                table = self._engine.run(translation.circuit, translation.params, measurement=Expectation(observables))
-                table = table if translation.batch_size is not None else table[0]
+                if _leading_state_prep(tape) is None:
+                    translation = tape_to_circuit(tape, max(num_wires, 1))
+                    measurement = Expectation(observables)
+                    table = self._engine.run(translation.circuit, translation.params, measurement=measurement)
+                    batched = translation.batch_size is not None
+                else:
+                    state, batched = self._final_state(tape)
+                    table = expectations(state, max(num_wires, 1), observables)
+                table = table if batched else table[0]
                 results = tuple(_to_output(table[..., k], keep_torch) for k in range(len(observables)))
                 return results[0] if len(results) == 1 else results
             state, batched = self._final_state(tape)

@@ -58,12 +58,11 @@ from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub, EstimatorPubLike
 from qiskit.primitives.containers.sampler_pub import SamplerPub, SamplerPubLike
 from qiskit.providers import BackendV2, JobStatus, JobV1, Options
-from qiskit.quantum_info import Pauli, SparsePauliOp
 from qiskit.result import Result
 from qiskit.transpiler import Target
 
 from circuits.backend import Expectation, Samples
-from circuits.export.qiskit import circuit_from_qiskit
+from circuits.export.qiskit import circuit_from_qiskit, pauli_sum_from_qiskit
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import GATES
 from circuits.ir.observables import PauliSum
@@ -81,59 +80,6 @@ def _engine(dtype: torch.dtype, device: torch.device | str | None) -> TorchBacke
     if dtype not in (torch.complex64, torch.complex128):
         raise ValueError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}.")
     return TorchBackend(dtype=dtype, device=device)
-
-
-def pauli_sum_from_qiskit(observable: Any, num_qubits: int) -> PauliSum:
-    """A Qiskit Pauli observable as our :class:`~circuits.ir.observables.PauliSum`.
-
-    Args:
-        observable: a ``{label: coeff}`` mapping (an ``ObservablesArray`` entry), a
-            ``SparsePauliOp``, a ``Pauli`` or a label string; labels are Qiskit's
-            (little-endian: the rightmost letter acts on qubit 0).
-        num_qubits: width of the circuit; every label must have this length.
-
-    Returns:
-        The same observable, the letter at label position ``num_qubits - 1 - q`` acting on our qubit ``q``.
-
-    Raises:
-        TypeError: an unsupported observable type.
-        ValueError: a coefficient with a nonzero imaginary part, a label of the wrong
-            length, or letters other than I, X, Y, Z.
-    """
-    if isinstance(observable, str):
-        items: Iterable[tuple[str, Any]] = [(observable, 1.0)]
-    elif isinstance(observable, Pauli):
-        items = SparsePauliOp(observable).to_list()
-    elif isinstance(observable, SparsePauliOp):
-        items = observable.to_list()
-    elif isinstance(observable, Mapping):
-        items = observable.items()
-    else:
-        raise TypeError(
-            f"Expected a Pauli observable ({{label: coeff}} dict, SparsePauliOp, Pauli or label str), "
-            f"got {type(observable).__name__}."
-        )
-    pairs: list[tuple[str, float]] = []
-    for label, coeff in items:
-        c = complex(coeff)
-        if abs(c.imag) > _IMAG_ATOL * max(1.0, abs(c.real)):
-            raise ValueError(
-                f"Observable term {label!r} has the complex coefficient {c}; expected a Hermitian observable "
-                "(real coefficients). Use SparsePauliOp.simplify() / take the Hermitian part before estimating."
-            )
-        if len(label) != num_qubits:
-            raise ValueError(
-                f"Observable label {label!r} has {len(label)} letters, expected {num_qubits} (one per circuit qubit)."
-            )
-        if set(label) - set("IXYZ"):
-            raise ValueError(
-                f"Observable label {label!r} uses letters other than I, X, Y, Z; only Pauli observables are "
-                "supported. Expand projectors into Paulis first."
-            )
-        pairs.append((label[::-1], c.real))
-    if not pairs:
-        return PauliSum(())
-    return PauliSum.from_list(pairs)
 
 
 def _binding_values(

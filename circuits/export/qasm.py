@@ -19,6 +19,8 @@ through ``Expectation`` / ``Probabilities`` / ``Samples`` (the ``qml`` command
 measures every qubit). A measured qubit used again (mid-circuit measurement), a
 ``reset`` or classical control raise :class:`~circuits.errors.QasmError`.
 
+Text may start with a UTF-8 byte-order mark (editors on Windows write one); it is ignored.
+
 Errors: text that does not parse raises :class:`~circuits.errors.QasmError` whose
 message starts with ``line L, column C:`` (the position the parser reports).
 
@@ -68,6 +70,14 @@ _QASM3_STANDARD = frozenset(
 )
 
 
+_BOM = "\ufeff"
+
+
+def _without_bom(text: str) -> str:
+    """The text without a leading byte-order mark (``U+FEFF``), which the parsers would read as a token."""
+    return text[1:] if text.startswith(_BOM) else text
+
+
 def _strip_comments(text: str) -> str:
     text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.DOTALL)
     return re.sub(r"//[^\n]*", "", text)
@@ -112,6 +122,7 @@ def qasm2_to_circuit(text: str, *, include_path: tuple[str | os.PathLike[str], .
     """
     if not isinstance(text, str):
         raise TypeError(f"qasm2_to_circuit expects the program as a str, got {type(text).__name__}.")
+    text = _without_bom(text)
     try:
         qc = qasm2.loads(text, include_path=tuple(include_path), custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     except QiskitError as error:
@@ -230,6 +241,7 @@ def qasm3_to_circuit(text: str) -> Circuit:
     """
     if not isinstance(text, str):
         raise TypeError(f"qasm3_to_circuit expects the program as a str, got {type(text).__name__}.")
+    text = _without_bom(text)
     if importlib.util.find_spec("qiskit_qasm3_import") is None:
         raise ImportError(_QASM3_IMPORT_HINT)
     try:
@@ -253,7 +265,7 @@ def qasm_version(text: str) -> int:
     Raises:
         QasmError: no header, or a version other than 2 or 3.
     """
-    match = _HEADER.search(_strip_comments(text))
+    match = _HEADER.search(_strip_comments(_without_bom(text)))
     if match is None:
         raise QasmError("The text has no 'OPENQASM 2.0;' or 'OPENQASM 3.0;' header; add one as the first statement.")
     version = int(match.group(1))
@@ -271,7 +283,7 @@ def load_qasm_file(path: str | os.PathLike[str]) -> Circuit:
             names the file and line).
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")  # "-sig": a leading byte-order mark is dropped
     try:
         if qasm_version(text) == 2:
             return qasm2_to_circuit(text, include_path=(path.parent,))

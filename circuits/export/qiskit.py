@@ -88,14 +88,18 @@ from qiskit.quantum_info import Operator, Pauli, SparsePauliOp
 from circuits.errors import BindingError, ConversionError, UnboundParameterError
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import GATES, MatrixData, PauliLabel
+from circuits.ir.observables import PauliSum
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, Symbol, as_angle
+from circuits.measurement import sparse_terms
 
 __all__ = [
     "ConversionError",
     "EvolutionGate",
     "circuit_from_qiskit",
     "circuit_to_qiskit",
+    "pauli_sum_from_qiskit",
+    "pauli_sum_to_qiskit",
     "qiskit_parameter_binds",
     "reverse_qubit_order",
 ]
@@ -397,6 +401,11 @@ class _Loader:
         self.operations: list[Operation] = []
         self.phase = as_angle(0.0)
         self.measured: set[int] = set()
+        self.touched: set[int] = set()  # qubits an operation has acted on: no longer provably |0>
+
+    def append(self, op: Operation) -> None:
+        self.operations.append(op)
+        self.touched.update(op.qubits)
 
     def load(self, qc: QuantumCircuit, qubit_map: list[int], depth: int, where: str) -> None:
         if depth > _MAX_DEPTH:
@@ -421,10 +430,13 @@ class _Loader:
             self.measured.update(qubits)
             return
         if isinstance(inst, Reset):
-            raise ConversionError(
-                f"{context}: resets are not supported in a circuits.Circuit (a unitary circuit on |0...0>). "
-                "Remove the reset, or start a fresh circuit instead."
-            )
+            if self.touched.intersection(qubits) or self.measured.intersection(qubits):
+                raise ConversionError(
+                    f"{context}: a reset after an operation on the qubit is not supported in a circuits.Circuit "
+                    "(a unitary circuit on |0...0>); only resets of qubits still in |0> (nothing applied yet) "
+                    "are dropped. Remove the reset, or start a fresh circuit instead."
+                )
+            return  # the qubit is still |0>: the reset does nothing
         if isinstance(inst, ControlFlowOp) or inst.num_clbits:
             raise ConversionError(
                 f"{context}: classical control and classical bits are not supported in a circuits.Circuit "
@@ -443,7 +455,7 @@ class _Loader:
             if op.name == "global_phase":
                 self.phase = self.phase + op.params[0]
             else:
-                self.operations.append(op)
+                self.append(op)
             return
         definition = getattr(inst, "definition", None)
         if definition is not None:
@@ -455,7 +467,7 @@ class _Loader:
             except Exception:  # any failure means "no matrix"; reported below
                 matrix = None
             if matrix is not None:
-                self.operations.append(Operation("unitary", tuple(qubits), (), MatrixData(reverse_qubit_order(matrix))))
+                self.append(Operation("unitary", tuple(qubits), (), MatrixData(reverse_qubit_order(matrix))))
                 return
         raise ConversionError(
             f"{context}: {type(inst).__name__} has neither a gate of our registry, a definition nor a matrix. "
@@ -481,7 +493,7 @@ class _Loader:
             if all_ones and name is not None:
                 name = _SINGLE_CONTROL[name] if controls == 1 else name
                 angles = tuple(self.parameters.value(p, context) for p in base.params)
-                self.operations.append(Operation(name, tuple(qubits), angles))
+                self.append(Operation(name, tuple(qubits), angles))
                 return True
         return False
 
@@ -628,3 +640,74 @@ def qiskit_parameter_binds(qc: QuantumCircuit, values: Mapping[str, Any]) -> dic
             f"Values given for {surplus}, which the Qiskit circuit does not use (it uses {sorted(used)}); remove them."
         )
     return binds
+
+
+# -- observables ------------------------------------------------------------------------------
+
+
+def pauli_sum_to_qiskit(observable: PauliSum, num_qubits: int | None = None) -> SparsePauliOp:
+    """Our Pauli observable as a Qiskit ``SparsePauliOp`` (labels reversed: Qiskit's rightmost letter is qubit 0).
+
+    Args:
+        observable: the observable.
+        num_qubits: width of the operator, at least one more than the highest qubit the
+            observable acts on; by default exactly that (1 for a multiple of the identity).
+
+    Returns:
+        A ``SparsePauliOp`` on ``num_qubits`` qubits with real coefficients, equal to
+        ``observable`` under Qiskit's qubit order (``Statevector(circuit_to_qiskit(c))
+        .expectation_value(result)`` is our ``<observable>``).
+
+    Raises:
+        TypeError: ``observable`` is not a :class:`~circuits.ir.observables.PauliSum`.
+        ValueError: ``num_qubits`` smaller than the observable needs.
+    """
+    if not isinstance(observable, PauliSum):
+        raise TypeError(f"pauli_sum_to_qiskit expects a circuits PauliSum, got {type(observable).__name__}.")
+    needed = max(observable.qubits, default=-1) + 1
+    width = max(needed, 1) if num_qubits is None else num_qubits
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < max(needed, 1):
+        raise ValueError(
+            f"num_qubits={num_qubits!r} is too small: the observable acts on qubit(s) {list(observable.qubits)}, "
+            f"so it needs at least {max(needed, 1)}."
+        )
+    return SparsePauliOp.from_sparse_list(sparse_terms(observable), int(width))  # qubit indices: no label reversal
+
+
+def pauli_sum_from_qiskit(observable: Any, num_qubits: int | None = None) -> PauliSum:
+    """A Qiskit Pauli observable as our :class:`~circuits.ir.observables.PauliSum`.
+
+    Args:
+        observable: a ``SparsePauliOp``, a ``Pauli``, a Qiskit label string, or a
+            ``{label: coeff}`` mapping (an ``ObservablesArray`` entry); labels are Qiskit's
+            (little-endian: the rightmost letter acts on qubit 0).
+        num_qubits: when given, every label must have this many letters (one per circuit qubit).
+
+    Returns:
+        The same observable, the letter at label position ``len(label) - 1 - q`` acting on our qubit ``q``.
+
+    Raises:
+        TypeError: an unsupported observable type, or symbolic coefficients.
+        ValueError: a coefficient with a nonzero imaginary part (not Hermitian), a label of the wrong
+            length, or letters other than I, X, Y, Z.
+    """
+    if isinstance(observable, SparsePauliOp | Pauli):
+        labels = [observable.to_label()] if isinstance(observable, Pauli) else [p.to_label() for p in observable.paulis]
+    elif isinstance(observable, str):
+        labels = [observable]
+    elif isinstance(observable, Mapping):
+        labels = list(observable)
+    else:
+        raise TypeError(
+            f"Expected a Pauli observable ({{label: coeff}} dict, SparsePauliOp, Pauli or label str), "
+            f"got {type(observable).__name__}."
+        )
+    if num_qubits is not None:
+        for label in labels:
+            letters = label.lstrip("-ij")
+            if len(letters) != num_qubits:
+                raise ValueError(
+                    f"Observable label {letters!r} has {len(letters)} letters, expected {num_qubits} "
+                    "(one per circuit qubit)."
+                )
+    return PauliSum.from_qiskit(observable)

@@ -9,20 +9,78 @@ A :class:`Circuit` is a number of qubits and an ordered tuple of
 
 The symbolic parameter vectors a circuit uses (``c.parameters`` -> ``{"theta": 2, "x": 2}``)
 are bound to values when the circuit runs on a backend.
+
+``c.draw()`` is a text diagram, ``c.depth()`` and ``c.count_ops()`` count as Qiskit's
+``QuantumCircuit.depth()`` and ``count_ops()`` do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import inspect
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
 from circuits.errors import BindingError, QubitIndexError, UnboundParameterError
+from circuits.ir.draw import draw_text
 from circuits.ir.gates import GateData, MatrixData, PauliLabel
 from circuits.ir.operation import Operation
-from circuits.ir.parameters import Angle, AngleLike, as_angle
+from circuits.ir.parameters import Angle, AngleLike, as_angle, real_angle
 
 __all__ = ["Circuit"]
+
+_QUBIT_ARGUMENTS = frozenset({"qubit", "qubit1", "qubit2", "control", "control1", "control2", "target"})
+_QUBIT_SEQUENCE_ARGUMENTS = frozenset({"controls", "qubits"})
+_ANGLE_ARGUMENTS = frozenset({"theta", "phi", "lam", "time"})
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _is_qubit(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_argument(shown: str, name: str, value: object, takes_angles: bool) -> None:
+    """Raise a TypeError naming the builder's signature when ``value`` does not fit argument ``name``."""
+    if name in _QUBIT_ARGUMENTS and not _is_qubit(value):
+        hint = " (angles come first)" if takes_angles and isinstance(value, (float, np.floating)) else ""
+        kind = type(value).__name__
+        raise TypeError(f"{shown}: {name} must be a qubit index (an int), got {value!r} ({kind}){hint}.")
+    if name in _QUBIT_SEQUENCE_ARGUMENTS and (
+        not isinstance(value, Iterable) or isinstance(value, (str, bytes)) or not all(_is_qubit(q) for q in value)
+    ):
+        raise TypeError(f"{shown}: {name} must be a sequence of qubit indices (ints), got {value!r}.")
+    if name in _ANGLE_ARGUMENTS:
+        try:
+            as_angle(value)
+        except TypeError as error:
+            raise TypeError(f"{shown}: {name}: {error}") from None
+
+
+def _builder(method: _Method) -> _Method:
+    """Check a builder's arguments against its signature; the errors name it, e.g. ``Circuit.rx(theta, qubit)``."""
+    signature = inspect.signature(method)
+    names = list(signature.parameters)[1:]
+    shown = f"Circuit.{method.__name__}({', '.join(names)})"
+    takes_angles = bool(_ANGLE_ARGUMENTS.intersection(names))
+
+    @functools.wraps(method)
+    def checked(self: Circuit, *args: Any, **kwargs: Any) -> Circuit:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as error:
+            given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+            raise TypeError(
+                f"{shown} takes {len(names)} argument(s) ({', '.join(names)}), got ({given}): {error}."
+            ) from None
+        for name, value in list(bound.arguments.items())[1:]:
+            _check_argument(shown, name, value, takes_angles)
+        return method(self, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 class Circuit:
@@ -134,6 +192,41 @@ class Circuit:
         lines.extend(f"  {op}" for op in self._operations)
         return "\n".join(lines)
 
+    def depth(self) -> int:
+        """The number of layers, as Qiskit's ``QuantumCircuit.depth()``.
+
+        Each operation starts one layer after the latest operation on any of its qubits;
+        operations on no qubits (``global_phase``) take no layer. The empty circuit has depth 0.
+        """
+        level = [0] * self._num_qubits
+        for op in self._operations:
+            if op.qubits:
+                layer = max(level[q] for q in op.qubits) + 1
+                for q in op.qubits:
+                    level[q] = layer
+        return max(level)
+
+    def count_ops(self) -> OrderedDict[str, int]:
+        """Gate name to count, most frequent first (ties in order of first use), as Qiskit's ``count_ops()``."""
+        counts = Counter(op.name for op in self._operations)
+        return OrderedDict(sorted(counts.items(), key=lambda item: item[1], reverse=True))
+
+    def draw(self, *, precision: int = 3, max_width: int = 100) -> str:
+        """A text diagram: one wire per qubit, gates in columns as early as their qubits allow.
+
+        Gate labels carry their angles (numbers to ``precision`` significant digits, multiples of
+        pi as ``π/2``, expressions as written); controls are ``●``, targets the base gate,
+        ``swap`` is ``×`` on both wires; multi-qubit gates join their wires with ``╭``, ``├``,
+        ``╰`` (``│`` crosses a wire they skip). Diagrams wider than ``max_width`` characters
+        wrap into blocks that end in ``»`` and resume with ``«``. A global phase is a line below.
+
+        Example:
+            >>> print(Circuit(2).h(0).cx(0, 1).rz(0.5, 1).draw())
+            q0: ──H─╭●──────────
+            q1: ────╰X──RZ(0.5)─
+        """
+        return draw_text(self._num_qubits, self._operations, precision=precision, max_width=max_width)
+
     # -- composition -----------------------------------------------------------------------
 
     def append(
@@ -190,7 +283,7 @@ class Circuit:
                 raise BindingError(
                     f"Parameter vector {name!r} has size {self._parameters[name]}, got {len(vec)} values."
                 )
-        table = {name: [float(v) for v in vec] for name, vec in values.items()}
+        table = {name: [real_angle(v) for v in vec] for name, vec in values.items()}
 
         def substitute(angle: Angle) -> Angle:
             out = as_angle(angle.constant)
@@ -208,134 +301,167 @@ class Circuit:
 
     # -- builders: one method per common gate ------------------------------------------------
 
+    @_builder
     def h(self, qubit: int) -> Circuit:
         """Hadamard."""
         return self.append("h", qubit)
 
+    @_builder
     def x(self, qubit: int) -> Circuit:
         """Pauli X."""
         return self.append("x", qubit)
 
+    @_builder
     def y(self, qubit: int) -> Circuit:
         """Pauli Y."""
         return self.append("y", qubit)
 
+    @_builder
     def z(self, qubit: int) -> Circuit:
         """Pauli Z."""
         return self.append("z", qubit)
 
+    @_builder
     def s(self, qubit: int) -> Circuit:
         """Phase gate S = sqrt(Z)."""
         return self.append("s", qubit)
 
+    @_builder
     def sdg(self, qubit: int) -> Circuit:
         """S dagger."""
         return self.append("sdg", qubit)
 
+    @_builder
     def t(self, qubit: int) -> Circuit:
         """T = fourth root of Z."""
         return self.append("t", qubit)
 
+    @_builder
     def tdg(self, qubit: int) -> Circuit:
         """T dagger."""
         return self.append("tdg", qubit)
 
+    @_builder
     def sx(self, qubit: int) -> Circuit:
         """sqrt(X)."""
         return self.append("sx", qubit)
 
+    @_builder
     def rx(self, theta: AngleLike, qubit: int) -> Circuit:
         """``exp(-i theta X / 2)``."""
         return self.append("rx", qubit, (theta,))
 
+    @_builder
     def ry(self, theta: AngleLike, qubit: int) -> Circuit:
         """``exp(-i theta Y / 2)``."""
         return self.append("ry", qubit, (theta,))
 
+    @_builder
     def rz(self, theta: AngleLike, qubit: int) -> Circuit:
         """``exp(-i theta Z / 2)``."""
         return self.append("rz", qubit, (theta,))
 
+    @_builder
     def p(self, lam: AngleLike, qubit: int) -> Circuit:
         """Phase ``diag(1, exp(i lam))``."""
         return self.append("p", qubit, (lam,))
 
+    @_builder
     def u(self, theta: AngleLike, phi: AngleLike, lam: AngleLike, qubit: int) -> Circuit:
         """Qiskit's general single-qubit gate ``U(theta, phi, lam)``."""
         return self.append("u", qubit, (theta, phi, lam))
 
+    @_builder
     def cx(self, control: int, target: int) -> Circuit:
         """Controlled X (CNOT)."""
         return self.append("cx", (control, target))
 
+    @_builder
     def cy(self, control: int, target: int) -> Circuit:
         """Controlled Y."""
         return self.append("cy", (control, target))
 
+    @_builder
     def cz(self, control: int, target: int) -> Circuit:
         """Controlled Z."""
         return self.append("cz", (control, target))
 
+    @_builder
     def swap(self, qubit1: int, qubit2: int) -> Circuit:
         """Swap two qubits."""
         return self.append("swap", (qubit1, qubit2))
 
+    @_builder
     def crx(self, theta: AngleLike, control: int, target: int) -> Circuit:
         """Controlled RX."""
         return self.append("crx", (control, target), (theta,))
 
+    @_builder
     def cry(self, theta: AngleLike, control: int, target: int) -> Circuit:
         """Controlled RY."""
         return self.append("cry", (control, target), (theta,))
 
+    @_builder
     def crz(self, theta: AngleLike, control: int, target: int) -> Circuit:
         """Controlled RZ."""
         return self.append("crz", (control, target), (theta,))
 
+    @_builder
     def cp(self, lam: AngleLike, control: int, target: int) -> Circuit:
         """Controlled phase."""
         return self.append("cp", (control, target), (lam,))
 
+    @_builder
     def rxx(self, theta: AngleLike, qubit1: int, qubit2: int) -> Circuit:
         """``exp(-i theta X X / 2)``."""
         return self.append("rxx", (qubit1, qubit2), (theta,))
 
+    @_builder
     def ryy(self, theta: AngleLike, qubit1: int, qubit2: int) -> Circuit:
         """``exp(-i theta Y Y / 2)``."""
         return self.append("ryy", (qubit1, qubit2), (theta,))
 
+    @_builder
     def rzz(self, theta: AngleLike, qubit1: int, qubit2: int) -> Circuit:
         """``exp(-i theta Z Z / 2)``."""
         return self.append("rzz", (qubit1, qubit2), (theta,))
 
+    @_builder
     def ccx(self, control1: int, control2: int, target: int) -> Circuit:
         """Toffoli."""
         return self.append("ccx", (control1, control2, target))
 
+    @_builder
     def mcx(self, controls: Sequence[int], target: int) -> Circuit:
         """X on ``target`` controlled by every qubit in ``controls``."""
         return self.append("mcx", (*controls, target))
 
+    @_builder
     def mcrx(self, theta: AngleLike, controls: Sequence[int], target: int) -> Circuit:
         """RX on ``target`` controlled by every qubit in ``controls``."""
         return self.append("mcrx", (*controls, target), (theta,))
 
+    @_builder
     def mcry(self, theta: AngleLike, controls: Sequence[int], target: int) -> Circuit:
         """RY on ``target`` controlled by every qubit in ``controls``."""
         return self.append("mcry", (*controls, target), (theta,))
 
+    @_builder
     def mcrz(self, theta: AngleLike, controls: Sequence[int], target: int) -> Circuit:
         """RZ on ``target`` controlled by every qubit in ``controls``."""
         return self.append("mcrz", (*controls, target), (theta,))
 
+    @_builder
     def pauli_rot(self, theta: AngleLike, label: str, qubits: Sequence[int]) -> Circuit:
         """``exp(-i theta P / 2)`` for the Pauli word ``label`` (letter i on ``qubits[i]``)."""
         return self.append("pauli_rot", tuple(qubits), (theta,), PauliLabel(label))
 
+    @_builder
     def evolution(self, hamiltonian: np.ndarray, time: AngleLike, qubits: Sequence[int]) -> Circuit:
         """``exp(-i t H)`` for a Hermitian ``H`` (``2**k x 2**k``, first of ``qubits`` most significant)."""
         return self.append("evolution", tuple(qubits), (time,), MatrixData(np.asarray(hamiltonian)))
 
+    @_builder
     def unitary(self, matrix: np.ndarray, qubits: Sequence[int]) -> Circuit:
         """An arbitrary unitary matrix (``2**k x 2**k``, first of ``qubits`` most significant)."""
         return self.append("unitary", tuple(qubits), (), MatrixData(np.asarray(matrix)))

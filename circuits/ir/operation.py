@@ -79,9 +79,23 @@ class Operation:
     def create(
         cls, name: str, qubits: int | Sequence[int], params: Sequence[AngleLike] = (), data: GateData = None
     ) -> Operation:
-        """Build an operation, accepting a single int for one qubit and numbers or symbols for angles."""
-        if isinstance(qubits, (int, np.integer)):
+        """Build an operation, accepting a single int for one qubit and numbers or symbols for angles.
+
+        Raises:
+            TypeError: ``qubits`` is neither an int nor a sequence of ints, or ``params`` is not a
+                sequence of angles (one angle must be wrapped: ``(0.5,)``).
+        """
+        if isinstance(qubits, (int, np.integer)) and not isinstance(qubits, bool):
             qubits = (int(qubits),)
+        elif not isinstance(qubits, Iterable) or isinstance(qubits, (str, bytes)):
+            raise TypeError(
+                f"Gate {name!r}: qubits are an int or a sequence of ints, got {qubits!r} ({type(qubits).__name__})."
+            )
+        if not isinstance(params, Iterable) or isinstance(params, (str, bytes)):
+            raise TypeError(
+                f"Gate {name!r}: params are a sequence of angles, got {params!r} ({type(params).__name__}); "
+                f"wrap one angle in a tuple: ({params!r},)."
+            )
         return cls(name, tuple(qubits), tuple(as_angle(p) for p in params), data)
 
     @property

@@ -27,7 +27,7 @@ import torch
 
 from circuits.errors import NonFiniteAngleError
 
-__all__ = ["Angle", "AngleLike", "ParameterVector", "Symbol", "as_angle"]
+__all__ = ["Angle", "AngleLike", "ParameterVector", "Symbol", "as_angle", "real_angle"]
 
 
 @dataclass(frozen=True, order=True)
@@ -134,9 +134,9 @@ class Angle:
     __rmul__ = __mul__
 
     def __truediv__(self, other: float) -> Angle:
-        if not isinstance(other, (int, float)):
-            raise TypeError(f"An Angle can only be divided by a number, got {type(other).__name__}.")
-        return self * (1.0 / other)
+        if isinstance(other, bool) or not isinstance(other, (int, float, np.integer, np.floating)):
+            raise TypeError(f"An Angle can only be divided by a real number, got {type(other).__name__}.")
+        return self * (1.0 / float(other))
 
     def __str__(self) -> str:
         parts = []
@@ -203,18 +203,43 @@ def as_angle(value: object) -> Angle:
             "A torch tensor cannot be a gate angle: the circuit would keep only its number and lose its "
             "gradient. Use a symbol (theta[0]) and bind the tensor through the params passed to Backend.run."
         )
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, np.generic) and np.ndim(value) == 0:
-            value = float(value)  # numpy scalars
-        else:
+    return Angle((), real_angle(value) + 0.0)
+
+
+def real_angle(value: object) -> float:
+    """A numeric angle as a finite float: Python or numpy ints and floats, or a one-element real tensor.
+
+    Raises:
+        TypeError: a bool, a complex number, a complex or bool tensor, or a non-number; the message
+            says why nothing is silently converted (a bool is no angle; the imaginary part would be dropped).
+        NonFiniteAngleError: NaN or infinite.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1 or value.is_complex() or value.dtype == torch.bool:
             raise TypeError(
-                f"An angle must be a number, a Symbol such as theta[0], or an Angle expression; "
-                f"got {type(value).__name__}. Bind tensors through the parameter values passed to "
-                f"Backend.run instead of putting them into the circuit."
+                f"An angle value must be a real number, got a {value.dtype} tensor of shape {tuple(value.shape)}."
             )
+        value = float(value.detach())
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"An angle must be a real number, got the bool {value!r}; write the angle (e.g. math.pi or 0.0) instead."
+        )
+    if isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(
+            f"An angle must be a real number, got the complex value {value!r}; gate angles are real. Pass its "
+            "real part (value.real) if the imaginary part is meant to be zero."
+        )
+    if isinstance(value, (np.integer, np.floating)):
+        value = float(value)  # numpy real scalars
+    if not isinstance(value, (int, float)):
+        raise TypeError(
+            f"An angle must be a number, a Symbol such as theta[0], or an Angle expression; "
+            f"got {type(value).__name__}. Bind tensors through the parameter values passed to "
+            f"Backend.run instead of putting them into the circuit."
+        )
     if not math.isfinite(value):
         raise NonFiniteAngleError(f"Angle value {value} is not finite; gate angles must be finite real numbers.")
-    return Angle((), float(value) + 0.0)
+    return float(value)
 
 
 class ParameterVector:

@@ -134,7 +134,7 @@ def data_reuploading(
 def reuploading_hea(
     num_qubits: int, num_layers: int, inputs: ParameterVector | str, weights: ParameterVector | str
 ) -> Circuit:
-    """The benchmark workload of DESIGN.md §6: a hardware-efficient ansatz with data re-uploading.
+    """The benchmark workload of docs/performance.md: a hardware-efficient ansatz with data re-uploading.
 
     This circuit is fixed (benchmarks compare it across peers and releases); use
     :func:`data_reuploading` to vary the layout. Layer ``l`` of ``num_layers``, on
@@ -145,7 +145,7 @@ def reuploading_hea(
         for i in range(n):   CNOT i -> (i + 1) mod n          # n > 2; one CNOT(0, 1) for n = 2, none for n = 1
 
     That is ``4 n L`` gates (for ``n > 2``) and ``2 n L`` trainable angles. The peers' version
-    is described in ``peer-benchmarks.md`` (workload 1), read out as ``<Z_i>`` on every qubit.
+    is described in ``docs/peer-baselines.md`` (workload 1), read out as ``<Z_i>`` on every qubit.
 
     Args:
         num_qubits: number of qubits ``n >= 1``.

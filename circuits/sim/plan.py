@@ -1,6 +1,6 @@
 """Compile a circuit once into an execution plan for the torch engine.
 
-What compilation does (DESIGN.md section 5):
+What compilation does (docs/architecture.md, "The torch engine"):
 
 * **Single-qubit fusion.** Every run of single-qubit gates on one qubit, up to the
   next multi-qubit gate touching that qubit, becomes one ``2 x 2`` matrix per sample;

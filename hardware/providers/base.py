@@ -14,11 +14,14 @@ Counts are keyed by bitstrings in **Qiskit's order** (classical bit 0 rightmost)
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+
+from circuits.ir.circuit import Circuit
+from circuits.ir.observables import Observable
 
 __all__ = [
     "JOB_STATES",
@@ -29,6 +32,7 @@ __all__ = [
     "Provider",
     "Submission",
     "SubmissionResult",
+    "SubmissionSource",
 ]
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -93,6 +97,27 @@ class CircuitBatch:
 
 
 @dataclass(frozen=True)
+class SubmissionSource:
+    """What a submission computes, in our own vendor-free terms (before any transpiler ran).
+
+    The journal keys a submission that has a source on it (:func:`hardware.submission.submission_key`),
+    so that a new Qiskit, whose transpiler or exporter writes other circuits, still finds the job.
+
+    Attributes:
+        circuits: per batch, our circuit (any basis rotation included) and the qubits it measures, in
+            classical-bit order (empty for ``"estimate"``).
+        bindings: per batch, our parameter values by vector name, ``(N, size)`` float64 each.
+        observables: ``"estimate"``: our observables, evaluated for every binding.
+        options: whatever else decides what the job computes (transpiler level and seed ...), JSON values.
+    """
+
+    circuits: tuple[tuple[Circuit, tuple[int, ...]], ...]
+    bindings: tuple[Mapping[str, np.ndarray], ...]
+    observables: tuple[Observable, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Submission:
     """Everything one job carries.
 
@@ -104,6 +129,10 @@ class Submission:
             evaluated for every binding of every batch.
         seed: the simulator seed where the provider takes one (``0`` is a seed); ignored by QPUs.
         tags: labels the provider attaches to the job where it supports tags (the journal's key among them).
+        source: the same work in our own terms, when it was built from our circuits (what the journal keys
+            on); ``None`` for hand-made Qiskit circuits (keyed on a canonical walk of them).
+        gradient_rows: the last ``gradient_rows`` bindings of every batch evaluate a parameter-shift
+            gradient; the cost estimate prices them apart. Providers ignore it.
     """
 
     kind: Literal["sample", "estimate"]
@@ -112,6 +141,8 @@ class Submission:
     observables: tuple[Any, ...] = ()
     seed: int | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    source: SubmissionSource | None = None
+    gradient_rows: int = 0
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,16 @@ jobs then live only in this process. Local runs are free: the target carries no 
 
 Vendor errors are translated (messages scrubbed of credentials, vendor tracebacks dropped):
 
-* ``IBMNotAuthorizedError``, ``AccountsError`` (``AccountNotFoundError``, ``InvalidAccountError``), HTTP 401/403
+* ``IBMNotAuthorizedError``, ``AccountsError`` (``AccountNotFoundError``, ``InvalidAccountError``), HTTP 400/401/403
   -> :class:`~hardware.errors.CredentialsError`;
-* ``RequestsApiError`` with no HTTP status (network failures, maintenance 503) or 408/429/5xx,
-  ``IBMRuntimeError("Failed to retrieve job ...")`` (how ``service.job`` wraps non-404 API failures),
-  ``requests.ConnectionError`` / ``requests.Timeout`` -> :class:`~hardware.errors.TransientProviderError`;
+* ``RequestsApiError`` (qiskit-ibm-runtime) or ``ApiException`` (ibm-cloud-sdk-core, IBM Cloud IAM) with no HTTP
+  status (network failures, maintenance 503) or 408/429/5xx, ``IBMRuntimeError("Failed to retrieve job ...")``
+  (how ``service.job`` wraps non-404 API failures), ``requests.ConnectionError`` / ``requests.Timeout``
+  -> :class:`~hardware.errors.TransientProviderError`;
+* an ``AccountsError`` *raised from* a network failure or an unavailable service is a
+  :class:`~hardware.errors.TransientProviderError`, not a credentials error: ``QiskitRuntimeService(...)``
+  reports any failure to list the account's instances, an unreachable IBM Cloud included, as
+  ``InvalidAccountError("Unable to retrieve instances. Please check that you are using a valid API token.")``;
 * ``RuntimeJobNotFound`` -> :class:`~hardware.errors.JobNotFoundError`;
 * ``QiskitBackendNotFoundError`` -> :class:`~hardware.errors.UnknownDeviceError` listing ``service.backends()``;
 * ``RuntimeJobFailureError`` -> :class:`~hardware.errors.JobFailedError`; any other ``IBMError`` ->
@@ -92,12 +97,60 @@ _PRIMITIVES: tuple[str, ...] = ("executor", "legacy")
 _LOCAL_JOB_HELP = "local jobs live only in the process that ran them; the journal keeps their results."
 
 
+_TRANSIENT_HTTP = (-1, 0, 408, 429)
+"""HTTP statuses worth retrying besides 5xx (``-1``: qiskit-ibm-runtime's "no response"; ``0``: none)."""
+_REFUSED_HTTP = (400, 401, 403)
+"""Statuses with which IBM Cloud IAM refuses an API key (``400``: "Provided API key could not be found")."""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (``__cause__``, else ``__context__``), outermost first."""
+    chain = [exc]
+    while len(chain) < 16:
+        inner = chain[-1].__cause__ or chain[-1].__context__
+        if inner is None or inner in chain:
+            break
+        chain.append(inner)
+    return chain
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a qiskit-ibm-runtime ``RequestsApiError`` or an ibm-cloud-sdk-core ``ApiException``."""
+    from ibm_cloud_sdk_core import ApiException
+    from qiskit_ibm_runtime.api.exceptions import RequestsApiError
+
+    if isinstance(exc, (RequestsApiError, ApiException)):
+        status = getattr(exc, "status_code", None)
+        return int(status) if isinstance(status, int) else -1
+    return None
+
+
+def _unreachable(exc: BaseException) -> BaseException | None:
+    """The network failure or unavailable service among ``exc``'s causes, if any."""
+    import requests
+
+    for cause in _causes(exc):
+        if isinstance(cause, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            return cause
+        status = _http_status(cause)
+        if status is not None and (status in _TRANSIENT_HTTP or status >= 500):
+            return cause
+    return None
+
+
+def _refusal(exc: BaseException) -> BaseException | None:
+    """The authentication refusal (HTTP 400/401/403 from IAM or the API) among ``exc``'s causes, if any."""
+    for cause in _causes(exc):
+        if _http_status(cause) in _REFUSED_HTTP:
+            return cause
+    return None
+
+
 def _map_ibm_error(exc: BaseException, action: str) -> HardwareError | None:
     """Our error for a vendor exception (scrubbed), or ``None`` to let it through unchanged."""
     import requests
     from qiskit.providers.exceptions import QiskitBackendNotFoundError
     from qiskit_ibm_runtime.accounts.exceptions import AccountsError
-    from qiskit_ibm_runtime.api.exceptions import RequestsApiError
     from qiskit_ibm_runtime.exceptions import (
         IBMError,
         IBMNotAuthorizedError,
@@ -106,18 +159,35 @@ def _map_ibm_error(exc: BaseException, action: str) -> HardwareError | None:
         RuntimeJobNotFound,
     )
 
-    text = scrub(f"{type(exc).__name__}: {exc}")
+    def described(error: BaseException) -> str:
+        return scrub(f"{type(error).__name__}: {error}")
+
+    text = described(exc)
+    if isinstance(exc, AccountsError):
+        # qiskit-ibm-runtime reports any failure to list the account's instances (a network failure too)
+        # as InvalidAccountError("... check that you are using a valid API token"): the cause decides.
+        failure = _unreachable(exc)
+        if failure is not None:
+            return TransientProviderError(
+                f"{action}: could not reach IBM Cloud to check the credentials ({described(failure)}); the "
+                "credentials were not refused. Check the network connection (or proxy), then retry."
+            )
+        refusal = _refusal(exc)
+        if refusal is not None:
+            return CredentialsError(
+                f"{action}: IBM Cloud refused the API key ({described(refusal)}). {IBM_CREDENTIALS_HELP}"
+            )
     if isinstance(exc, (IBMNotAuthorizedError, AccountsError)):
         return CredentialsError(
             f"{action}: IBM Quantum did not accept the credentials ({text}). {IBM_CREDENTIALS_HELP}"
         )
     if isinstance(exc, RuntimeJobNotFound):
         return JobNotFoundError(f"{action}: IBM Quantum has no such job ({text}).")
-    if isinstance(exc, RequestsApiError):
-        code = int(getattr(exc, "status_code", -1))
-        if code in (-1, 408, 429) or code >= 500:
+    status = _http_status(exc)
+    if status is not None:
+        if status in _TRANSIENT_HTTP or status >= 500:
             return TransientProviderError(f"{action}: IBM Quantum is unreachable or busy ({text}); retry later.")
-        if code in (401, 403):
+        if status in _REFUSED_HTTP:
             return CredentialsError(f"{action}: IBM Quantum refused access ({text}). {IBM_CREDENTIALS_HELP}")
         return HardwareError(f"{action}: IBM Quantum rejected the request ({text}).")
     if isinstance(exc, IBMRuntimeError) and str(exc).startswith("Failed to retrieve job"):

@@ -1,7 +1,7 @@
 r"""The Hamiltonian Neural Network tasks: trajectories of known Hamiltonians with their exact time derivatives.
 
 Greydanus, Dzamba, Yosinski, "Hamiltonian Neural Networks" (NeurIPS 2019), tasks 1, 2 and 4, with
-the constants of the authors' code ``greydanus/hamiltonian-nn`` (``papers.md`` section 7):
+the constants of the authors' code ``greydanus/hamiltonian-nn`` (``docs/papers.md`` section 7):
 
 * **ideal mass-spring** (``experiment-spring``): :math:`H = q^2 + p^2`, ``t in [0, 3]``, 30 points,
   initial radius :math:`\sqrt{q_0^2 + p_0^2} \sim U[0.1, 1]`, observation noise ``0.1``;

@@ -3,7 +3,7 @@
 Elman, "Finding Structure in Time" (Cognitive Science 14, 1990), sections "Exclusive-OR" and
 "Structure in letter sequences"; used as QRNN benchmarks in Bausch, "Recurrent Quantum Neural
 Networks" (NeurIPS 2020, arXiv 2006.14619), code ``CLEconomides/RVQE`` ``RVQE/datasets/elman.py``
-(``papers.md`` section 1, sentence length 36).
+(``docs/papers.md`` section 1, sentence length 36).
 
 Both tasks are streams of symbols in which only some positions are predictable. A sentence of
 ``length`` symbols is fed one symbol per step; at step ``t`` the model sees symbol ``t`` and

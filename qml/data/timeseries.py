@@ -9,7 +9,7 @@ Two layers:
   scale the whole series to ``[-1, 1]``, windows "predict the next value from the previous
   ``window``" (4 in the papers), and the first ``int(0.67 * N)`` windows for training.
 
-Sources (``papers.md`` section 2): Chen, Fry, Deshmukh, Rastunkov, Stefanski, "Reservoir computing
+Sources (``docs/papers.md`` section 2): Chen, Fry, Deshmukh, Rastunkov, Stefanski, "Reservoir computing
 via quantum recurrent neural networks" (arXiv 2211.02612); Chen, Yoo, Fang, "Quantum long
 short-term memory" (arXiv 2009.01783); Hsu et al., QKAN-LSTM (arXiv 2512.05049). The generators
 follow the authors' data code (``ycchen1989/FederatedQLSTM`` ``data/``, ``ycchen1989/Quantum_FWP``

@@ -14,6 +14,14 @@ are ``a_l = w_jil * x_i + b_jil`` (trainable pre-processing), read out as the Bo
 * ``backend=`` any :class:`~circuits.backend.Backend`: the DARUAN circuit of every (sample, edge)
   pair, bound and run in one backend call (our engine, Aer, a PennyLane device, hardware), with
   the backend's gradients. A layer trained on the fast path runs on a backend unchanged.
+
+Read-out: ``phi`` is the Born-rule ``<Z>`` (``qkan``'s ``fast_measure=False``). ``fast_measure=True``
+gives ``qkan``'s default, quantum-inspired ``|a| - |b|`` of the final state ``a|0> + b|1>``, computed
+from the same ``<Z> = |a|^2 - |b|^2`` as ``sqrt((1 + <Z>) / 2) - sqrt((1 - <Z>) / 2)`` (on a backend too,
+from its estimate of ``<Z>``), so weights trained with either read-out in ``qkan`` load here.
+
+Inputs: integer and bool tensors (counts, one-hot or 0/1 features) are converted to the layer's
+parameter dtype; complex inputs are refused.
 """
 
 from __future__ import annotations
@@ -37,6 +45,17 @@ EXTENDABLE_ANSATZES = ("pz", "rpz")
 """Ansatzes whose added repetitions can start as the identity on ``<Z>`` (their data gate is an RZ)."""
 
 
+def _safe_sqrt(value: torch.Tensor) -> torch.Tensor:
+    """``sqrt(max(value, 0))`` whose gradient at 0 is 0 (as torch's ``abs`` at 0), not infinite."""
+    positive = value > 0
+    return torch.where(positive, torch.sqrt(torch.where(positive, value, torch.ones_like(value))), 0.0)
+
+
+def _amplitude_difference(z: torch.Tensor) -> torch.Tensor:
+    """``|a| - |b|`` of a one-qubit state with ``<Z> = z`` (``|a|^2 = (1 + z) / 2``): ``qkan``'s ``fast_measure``."""
+    return _safe_sqrt((1 + z) / 2) - _safe_sqrt((1 - z) / 2)
+
+
 def _xavier_normal(shape: tuple[int, ...], generator: torch.Generator | None, dtype: torch.dtype) -> torch.Tensor:
     """``torch.nn.init.xavier_normal_`` for this shape, drawn from ``generator`` (as ``qkan``'s theta init)."""
     receptive = math.prod(shape[2:])
@@ -58,6 +77,9 @@ class QKANLayer(nn.Module):
         postact_weight_trainable: train ``pw`` (init 1).
         postact_bias_trainable: train ``pb`` (init 0).
         base_trainable: the ``silu`` base branch with trainable ``bw`` (init 0.5); ``False`` leaves it out.
+        fast_measure: read out ``|a| - |b|`` (``qkan``'s quantum-inspired default) instead of the
+            Born-rule ``<Z>`` (see the module docstring).
+        batchnorm: a ``BatchNorm1d`` on the input, before both branches (``qkan``'s ``is_batchnorm``).
         backend: ``None`` for the fast path, or a backend that runs the DARUAN circuits.
         generator: draws ``theta`` (Xavier normal over ``(out, in, blocks, K)``, as ``qkan``).
         dtype: parameter dtype.
@@ -68,7 +90,7 @@ class QKANLayer(nn.Module):
         postact_weight, postact_bias, base_weight: ``(out_dim, in_dim)``.
 
     Shape:
-        - Input: ``(batch_size, in_dim)``, finite.
+        - Input: ``(batch_size, in_dim)``, finite; integer or bool tensors are converted to ``dtype``.
         - Output: ``(batch_size, out_dim)``.
     """
 
@@ -83,6 +105,8 @@ class QKANLayer(nn.Module):
         postact_weight_trainable: bool = False,
         postact_bias_trainable: bool = False,
         base_trainable: bool = True,
+        fast_measure: bool = False,
+        batchnorm: bool = False,
         backend: Backend | None = None,
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
@@ -104,21 +128,36 @@ class QKANLayer(nn.Module):
         self.base_weight = nn.Parameter(
             torch.full(edges, 0.5 if base_trainable else 0.0, dtype=dtype), requires_grad=base_trainable
         )
+        self.fast_measure = bool(fast_measure)
+        self.bn = nn.BatchNorm1d(in_dim, dtype=dtype) if batchnorm else None
         self.options = {
             "preact_trainable": preact_trainable,
             "postact_weight_trainable": postact_weight_trainable,
             "postact_bias_trainable": postact_bias_trainable,
             "base_trainable": base_trainable,
+            "fast_measure": self.fast_measure,
+            "batchnorm": batchnorm,
         }
 
     def extra_repr(self) -> str:
         """Sizes, repetitions, ansatz and where the circuits run (for ``print(model)``)."""
         where = "fast path" if self.backend is None else f"backend={self.backend!r}"
-        return f"in_dim={self.in_dim}, out_dim={self.out_dim}, reps={self.reps}, ansatz={self.ansatz!r}, {where}"
+        readout = ", fast_measure=True" if self.fast_measure else ""
+        return (
+            f"in_dim={self.in_dim}, out_dim={self.out_dim}, reps={self.reps}, ansatz={self.ansatz!r}{readout}, {where}"
+        )
 
-    def _check_input(self, x: torch.Tensor) -> None:
+    def _as_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` checked, integer and bool tensors converted to the parameter dtype."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"QKANLayer input must be a torch.Tensor, got {type(x).__name__}.")
+        if x.is_complex():
+            raise TypeError(
+                f"QKANLayer input must be real, got a {x.dtype} tensor; pass the real features (x.real, x.abs(), "
+                "or real and imaginary parts as separate features)."
+            )
+        if not x.is_floating_point():  # integer or bool features: as numbers in the layer's dtype
+            x = x.to(self.theta.dtype)
         if x.dim() != 2 or x.shape[1] != self.in_dim:
             raise ValueError(
                 f"QKANLayer expects input of shape (batch_size, {self.in_dim}), got {tuple(x.shape)}; "
@@ -127,6 +166,7 @@ class QKANLayer(nn.Module):
             )
         if not bool(torch.isfinite(x).all()):
             raise ValueError("QKANLayer input contains NaN or infinite values; clean or clip the data first.")
+        return x
 
     def _encode(self, angle: torch.Tensor) -> torch.Tensor:
         return torch.acos(angle.clamp(-1.0, 1.0)) if self.ansatz == "px" else angle
@@ -140,14 +180,18 @@ class QKANLayer(nn.Module):
         return self._encode(torch.addcmul(self.preact_bias, self.preact_weight, x[:, None, :, None]))
 
     def activations(self, x: torch.Tensor) -> torch.Tensor:
-        """``phi_ji(x_i)`` for every sample and edge.
+        """``phi_ji(x_i)`` for every sample and edge (the input as given: the batch norm is applied by :meth:`forward`).
 
         Shape:
             x: ``(batch_size, in_dim)``. Returns ``(batch_size, out_dim, in_dim)``.
         """
-        self._check_input(x)
-        if self.backend is not None:
-            return self._circuit_activations(x)
+        return self._activations(self._as_input(x))
+
+    def _activations(self, x: torch.Tensor) -> torch.Tensor:
+        z = self._circuit_activations(x) if self.backend is not None else self._fast_activations(x)
+        return _amplitude_difference(z) if self.fast_measure else z
+
+    def _fast_activations(self, x: torch.Tensor) -> torch.Tensor:
         inputs = x[:, None, :]
 
         def data_angle(layer: int, offset: torch.Tensor | None) -> torch.Tensor:
@@ -171,8 +215,11 @@ class QKANLayer(nn.Module):
         return out.reshape(batch, self.out_dim, self.in_dim).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``y_j = sum_i pw_ji (phi_ji(x_i) + pb_ji) + sum_i bw_ji silu(x_i)``."""
-        phi = self.activations(x)
+        """``y_j = sum_i pw_ji (phi_ji(x_i) + pb_ji) + sum_i bw_ji silu(x_i)`` (``x`` batch-normed first if enabled)."""
+        x = self._as_input(x)
+        if self.bn is not None:
+            x = self.bn(x)
+        phi = self._activations(x)
         y = (phi * self.postact_weight).sum(dim=-1) + (self.postact_bias * self.postact_weight).sum(dim=-1)
         if self.options["base_trainable"] or bool(self.base_weight.detach().abs().max() > 0):
             y = y + F.linear(F.silu(x), self.base_weight)

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from circuits.backend import Backend, Expectation, validate_measurement
+from circuits.backend import Backend, Expectation, check_circuit, validate_measurement
 from circuits.ir.circuit import Circuit
-from circuits.ir.observables import Observable, PauliSum, Projector
+from circuits.ir.observables import Observable
 
 __all__ = ["QuantumLayer"]
 
@@ -78,16 +78,13 @@ class QuantumLayer(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(circuit, Circuit):
-            raise TypeError(f"QuantumLayer needs a circuits.Circuit, got {type(circuit).__name__}.")
+        check_circuit(circuit, "QuantumLayer")
         if not isinstance(backend, Backend):
             raise TypeError(
                 f"QuantumLayer needs a circuits.Backend object such as circuits.TorchBackend(), "
                 f"got {type(backend).__name__} ({backend!r}); layers take a backend object, never a name."
             )
-        if isinstance(observables, (PauliSum, Projector)):
-            observables = (observables,)
-        measurement = Expectation(tuple(observables))
+        measurement = Expectation(observables)
         validate_measurement(circuit, measurement)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a real floating-point torch.dtype such as torch.float32, got {dtype!r}.")

@@ -1,33 +1,24 @@
-"""Named experiments for ``qml train``: a registry, and the toolkit's own recipes.
+"""Named experiments for ``qml train``: what a recipe is, the catalogue, and running one.
 
-Importing this package registers the recipes of :mod:`qml.recipes.basic`, :mod:`qml.recipes.kan` and
-:mod:`qml.recipes.lstm`.
+Importing this package registers nothing and loads no model: the catalogue
+(:mod:`qml.recipes.registry`) imports the recipe modules it lists on the first lookup.
 """
 
 from __future__ import annotations
 
-from qml.recipes import basic as _basic  # noqa: F401  (registers its recipes)
-from qml.recipes import kan as _kan  # noqa: F401
-from qml.recipes import lstm as _lstm  # noqa: F401
-from qml.recipes.registry import (
-    RECIPES,
-    Experiment,
-    Recipe,
-    RecipeOptions,
-    UnknownRecipeError,
-    get_recipe,
-    register,
-)
+from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
+from qml.recipes.registry import UnknownRecipeError, all_recipes, get_recipe, recipe_names, register
 from qml.recipes.runner import RunSummary, run_recipe
 
 __all__ = [
-    "RECIPES",
     "Experiment",
     "Recipe",
     "RecipeOptions",
     "RunSummary",
     "UnknownRecipeError",
+    "all_recipes",
     "get_recipe",
+    "recipe_names",
     "register",
     "run_recipe",
 ]

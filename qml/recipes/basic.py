@@ -1,6 +1,6 @@
 """The toolkit's own recipes: the variational classifier, a time-series regression, and the demo.
 
-Paper experiments (QRNN, QKAN, ...) register their recipes in their own modules.
+Paper experiments (QRNN, QKAN, ...) have their recipes in their own modules.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import torch
 from torch import nn
 
 from qml.models import HybridClassifier, VQCRegressor
-from qml.recipes.common import holdout, series_experiment
-from qml.recipes.registry import Experiment, Recipe, RecipeOptions, register
+from qml.recipes.common import series_experiment
+from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
+from qml.training.data import holdout
 from qml.training.metrics import accuracy
 
-__all__ = ["classifier", "regression"]
+__all__ = ["RECIPES", "classifier", "regression"]
 
 
 def _digits_experiment(options: RecipeOptions, classes: int, qubits: int, layers: int, lr: float) -> Experiment:
@@ -28,7 +29,7 @@ def _digits_experiment(options: RecipeOptions, classes: int, qubits: int, layers
     std = torch.where(std > 1e-6, std, torch.ones_like(std))  # constant pixels stay as they are
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
     generator = torch.Generator().manual_seed(options.seed)
-    train, validation = holdout(x_train, y_train, 0.2, generator)
+    train, validation = holdout(x_train, y_train, 0.2, "random", generator=generator)  # before the weights draw
     model = HybridClassifier(x_train.shape[1], classes, qubits, layers, options.backend, generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     return Experiment(
@@ -71,7 +72,7 @@ def regression(options: RecipeOptions) -> Experiment:
     return series_experiment(bessel_j2(window=4), model, optimizer, quick_rows=64 if options.quick else None)
 
 
-register(
+RECIPES = (
     Recipe(
         "classifier",
         "hybrid classifier: Linear -> 8-qubit data re-uploading circuit -> Linear, digits 0-3 (accuracy)",
@@ -80,18 +81,14 @@ register(
         batch_size=32,
         quick_epochs=6,
         monitor="val_accuracy",
-    )
-)
-register(
+    ),
     Recipe(
         "regression",
         "4-qubit re-uploading regressor: next value of Bessel J2 from the previous 4 (MSE)",
         regression,
         epochs=30,
         batch_size=16,
-    )
-)
-register(
+    ),
     Recipe(
         "demo",
         "the README's main job: the classifier recipe, 10 epochs, written to outputs/demo",
@@ -100,5 +97,6 @@ register(
         batch_size=32,
         quick_epochs=6,
         monitor="val_accuracy",
-    )
+    ),
 )
+"""The recipes of this module (listed in :func:`qml.recipes.registry._shipped`)."""

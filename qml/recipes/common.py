@@ -1,4 +1,4 @@
-"""Pieces the recipe modules share: hold-out splits and the time-series regression experiment."""
+"""Pieces the recipe modules share: the training part of a split and the time-series regression experiment."""
 
 from __future__ import annotations
 
@@ -6,23 +6,11 @@ import torch
 from torch import nn
 
 from qml.data.base import Split
-from qml.recipes.registry import Experiment
+from qml.recipes.recipe import Experiment
+from qml.training.data import holdout
 from qml.training.metrics import mean_absolute_error, mean_squared_error
 
-__all__ = ["holdout", "series_experiment", "training_part"]
-
-
-def holdout(
-    x: torch.Tensor, y: torch.Tensor, fraction: float, generator: torch.Generator | None
-) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """``(train, validation)`` with ``fraction`` of the rows held out.
-
-    The held-out rows are a seeded random subset, or the tail (time order) without a generator.
-    """
-    held = max(1, round(fraction * len(x)))
-    order = torch.randperm(len(x), generator=generator) if generator is not None else torch.arange(len(x))
-    keep, val = order[:-held], order[-held:]
-    return (x[keep], y[keep]), (x[val], y[val])
+__all__ = ["series_experiment", "training_part"]
 
 
 def training_part(data: Split, quick_rows: int | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,7 +33,7 @@ def series_experiment(
     test, in time order) is plotted as predictions against targets. ``lr_decay`` multiplies the
     learning rate by that factor after every epoch.
     """
-    train, validation = holdout(*training_part(data, quick_rows), 0.2, None)
+    train, validation = holdout(*training_part(data, quick_rows), 0.2, "tail")
     return Experiment(
         model=model,
         loss_fn=nn.MSELoss(),

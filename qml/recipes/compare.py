@@ -7,11 +7,12 @@ the seeds, and the mean wall time of a run. The table is how docs/results.md is 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from circuits.backend import Backend
-from qml.recipes.registry import RecipeOptions, get_recipe
+from qml.recipes.recipe import RecipeOptions
+from qml.recipes.registry import get_recipe
 from qml.recipes.runner import run_recipe
 
 __all__ = ["ComparisonRow", "compare_recipes", "markdown_table"]
@@ -48,15 +49,27 @@ def compare_recipes(
     backend: Backend,
     epochs: int | None = None,
     quick: bool = False,
+    report: Callable[[str], object] | None = None,
 ) -> list[ComparisonRow]:
     """Train every recipe with every seed (nothing written to disk) and collect the test metrics.
+
+    Args:
+        recipes: recipe names, in the order of the rows.
+        seeds: the seeds every recipe runs with.
+        backend: where the circuits run.
+        epochs: overrides every recipe's default.
+        quick: the recipes' few-second variants.
+        report: called with one line before the first run and one after each run (``None``: silent).
 
     Raises:
         UnknownRecipeError: a name that is not registered (checked before anything runs).
     """
     for name in recipes:
         get_recipe(name)
-    rows = []
+    say = report or (lambda line: None)
+    total = len(recipes) * len(seeds)
+    say(f"{len(recipes)} recipe(s) x {len(seeds)} seed(s): {total} run(s)")
+    rows, done = [], 0
     for name in recipes:
         test: dict[str, list[float]] = {}
         seconds = []
@@ -65,6 +78,9 @@ def compare_recipes(
             for key, value in summary.test.items():
                 test.setdefault(key, []).append(value)
             seconds.append(summary.seconds)
+            done += 1
+            scores = ", ".join(f"{key} {value:.4g}" for key, value in summary.test.items())
+            say(f"[{done}/{total}] {name}, seed {seed}: {scores} ({summary.seconds:.1f} s)")
         rows.append(ComparisonRow(name, _trainable(name, backend, quick), tuple(seeds), test, seconds))
     return rows
 

@@ -4,6 +4,7 @@ Function regression follows the KAN/QKAN papers' examples (``qml.data.functions`
 and 1000 test points of ``sinc(20 x)`` or ``exp(sin(pi x1) + x2^2)``; every model is trained with
 Adam and MSE. The CNN recipes put a QKAN([10, 10]) head or an MLP head on the same small CNN,
 as the QKAN repository's MNIST example does, on scikit-learn's 8x8 digits (all ten classes).
+The first 20 % of the training rows validate (``holdout(..., "head")``), the numbers of docs/results.md.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from torch import nn
 from qml.kan import QKAN
 from qml.kan.classical import FourierKAN, mlp
 from qml.models.cnn import CNNClassifier
-from qml.recipes.registry import Experiment, Recipe, RecipeOptions, register
+from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
+from qml.training.data import holdout
 from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error
 
-__all__ = ["Scalar"]
+__all__ = ["RECIPES", "Scalar"]
 
 
 class Scalar(nn.Module):
@@ -52,14 +54,14 @@ def _function_recipe(function: str, model_name: str) -> Callable[[RecipeOptions]
         generator = torch.Generator().manual_seed(options.seed)
         dim = data.x_train.shape[1]
         model = Scalar(_function_models(dim, generator, options.quick)[model_name])
-        held = count // 5
+        train, validation = holdout(data.x_train, data.y_train, 0.2, "head")
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         return Experiment(
             model=model,
             loss_fn=nn.MSELoss(),
             optimizer=optimizer,
-            train=(data.x_train[held:], data.y_train[held:]),
-            validation=(data.x_train[:held], data.y_train[:held]),
+            train=train,
+            validation=validation,
             test=(data.x_test, data.y_test),
             task="regression",
             metrics={"mse": mean_squared_error, "mae": mean_absolute_error},
@@ -83,14 +85,14 @@ def _digits_cnn(head_name: str) -> Callable[[RecipeOptions], Experiment]:
         else:
             head = mlp([10, 48, 10], generator=generator)
         model = CNNClassifier(8, 10, head, generator=generator)
-        held = len(x_train) // 5
+        train, validation = holdout(x_train, y_train, 0.2, "head")
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         return Experiment(
             model=model,
             loss_fn=nn.CrossEntropyLoss(),
             optimizer=optimizer,
-            train=(x_train[held:], y_train[held:]),
-            validation=(x_train[:held], y_train[:held]),
+            train=train,
+            validation=validation,
             test=(x_test, y_test),
             task="classification",
             metrics={"accuracy": accuracy},
@@ -106,26 +108,32 @@ _MODEL_NAMES = {
     "fkan": "FourierKAN([d, 5, 1], 5 frequencies)",
     "mlp": "MLP([d, 32, 32, 1])",
 }
-for _function, _formula in (("sinc20", "sin(20x)/(20x)"), ("exp_sin", "exp(sin(pi x1) + x2^2)")):
-    for _model, _description in _MODEL_NAMES.items():
-        register(
-            Recipe(
-                f"{_model}-{_function.replace('_', '')}",
-                f"{_description} regression of {_formula} (MSE)",
-                _function_recipe(_function, _model),
-                epochs=60,
-                batch_size=64,
-            )
-        )
-for _head, _description in (("qkan", "QKAN([10, 10]) head"), ("mlp", "MLP([10, 48, 10]) head")):
-    register(
+_FUNCTIONS = {"sinc20": "sin(20x)/(20x)", "exp_sin": "exp(sin(pi x1) + x2^2)"}
+_HEADS = {"qkan": "QKAN([10, 10]) head", "mlp": "MLP([10, 48, 10]) head"}
+
+RECIPES = (
+    *(
         Recipe(
-            f"cnn-{_head}-digits",
-            f"small CNN + {_description} on the 8x8 digits, 10 classes (accuracy)",
-            _digits_cnn(_head),
+            f"{model}-{function.replace('_', '')}",
+            f"{description} regression of {formula} (MSE)",
+            _function_recipe(function, model),
+            epochs=60,
+            batch_size=64,
+        )
+        for function, formula in _FUNCTIONS.items()
+        for model, description in _MODEL_NAMES.items()
+    ),
+    *(
+        Recipe(
+            f"cnn-{head}-digits",
+            f"small CNN + {description} on the 8x8 digits, 10 classes (accuracy)",
+            _digits_cnn(head),
             epochs=30,
             batch_size=64,
             quick_epochs=2,
             monitor="val_accuracy",
         )
-    )
+        for head, description in _HEADS.items()
+    ),
+)
+"""The recipes of this module (listed in :func:`qml.recipes.registry._shipped`)."""

@@ -2,27 +2,27 @@
 
 Each recipe is ``<model>-<series>`` with ``model`` in ``lstm``, ``qlstm``, ``qkan-lstm``, ``hqkan-lstm``
 and ``series`` in ``damped`` (damped SHM), ``bessel`` (Bessel J2), ``narma`` (NARMA-5): predict the next
-value from the previous 4 (``papers.md`` §2 "Tasks / datasets"; :mod:`qml.data.timeseries`), the
+value from the previous 4 (``docs/papers.md`` §2 "Tasks / datasets"; :mod:`qml.data.timeseries`), the
 first 67 % of the windows in time order for training (its last 20 % validates), the rest tests. The
 model is a :class:`~qml.recurrent.SequenceRegressor` (cell over the window, linear head).
 
 Hyperparameters (all models alike, so that they compare):
 
 * **optimizer**: RMSprop, ``lr = 0.01``, ``alpha = 0.99``, ``eps = 1e-8``: the setting of Chen et al.'s
-  QLSTM experiments (arXiv 2009.01783, from the paper's text; not in ``papers.md``, so check it),
+  QLSTM experiments (arXiv 2009.01783, from the paper's text; not in ``docs/papers.md``, so check it),
   with the learning rate multiplied by 0.9 after every epoch (ours: it removes the seed-dependent
   oscillation the constant rate showed on Bessel J2, for every model alike).
-  MSE loss, batch 16, 30 epochs (the QKAN-LSTM damped-SHM numbers of ``papers.md`` §3 are "after 30 epochs").
-* **QLSTM**: the paper's demo sizes (``papers.md`` §2 "QLSTM cell"): input 1, hidden 3, 4 qubits,
+  MSE loss, batch 16, 30 epochs (the QKAN-LSTM damped-SHM numbers of ``docs/papers.md`` §3 are "after 30 epochs").
+* **QLSTM**: the paper's demo sizes (``docs/papers.md`` §2 "QLSTM cell"): input 1, hidden 3, 4 qubits,
   cell 4, output 4, VQC depth 4: six VQCs of 48 angles and a ``Linear(4 -> 1)`` head, 293 parameters.
-* **QKAN-LSTM**: hidden 4, ``reps = 3`` (the ``qkan`` default, ``papers.md`` §3 "QKAN layer"); the
+* **QKAN-LSTM**: hidden 4, ``reps = 3`` (the ``qkan`` default, ``docs/papers.md`` §3 "QKAN layer"); the
   QKAN-LSTM paper's hidden size was not retrieved, 4 is our choice (Chen's cell size). Each of the
   ``4 * 5 * 4 = 80`` edges has 15 trainable scalars (``theta`` 4x2, ``w``/``b`` 3 each, base weight),
   1 205 parameters with the head.
 * **LSTM**: hidden 36, 5 653 parameters, so that QKAN-LSTM has 79 % fewer, the reduction the QKAN-LSTM
-  paper reports against its classical LSTM (``papers.md`` §3 "Reported numbers"): the recipes test
+  paper reports against its classical LSTM (``docs/papers.md`` §3 "Reported numbers"): the recipes test
   whether QKAN-LSTM matches this LSTM at that budget.
-* **HQKAN-LSTM**: hidden 4, ``e = ceil(log2 5) = 3`` (``papers.md`` §3 "HQKAN"), ``reps = 3``: per gate
+* **HQKAN-LSTM**: hidden 4, ``e = ceil(log2 5) = 3`` (``docs/papers.md`` §3 "HQKAN"), ``reps = 3``: per gate
   ``Linear(5 -> 3) -> QKAN([3, 3]) -> Linear(3 -> 4)``, 681 parameters.
 
 ``quick`` (a few seconds): the first 48 training windows, 2 epochs, and smaller models (LSTM hidden 8,
@@ -38,7 +38,7 @@ import torch
 from circuits.backend import Backend
 from qml.data.base import Split
 from qml.recipes.common import series_experiment
-from qml.recipes.registry import Experiment, Recipe, RecipeOptions, register
+from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
 from qml.recurrent import (
     HQKANLSTMCell,
     LSTMCell,
@@ -48,7 +48,7 @@ from qml.recurrent import (
     SequenceRegressor,
 )
 
-__all__ = ["MODELS", "SERIES", "build_cell", "sequence_experiment"]
+__all__ = ["MODELS", "RECIPES", "SERIES", "build_cell", "sequence_experiment"]
 
 LEARNING_RATE = 0.01
 """RMSprop learning rate of every recurrent recipe."""
@@ -150,6 +150,5 @@ def _recipe(model: str, series: str) -> Recipe:
     )
 
 
-for _model in MODELS:
-    for _series in SERIES:
-        register(_recipe(_model, _series))
+RECIPES = tuple(_recipe(model, series) for model in MODELS for series in SERIES)
+"""The recipes of this module, ``<model>-<series>`` (listed in :func:`qml.recipes.registry._shipped`)."""

@@ -1,23 +1,20 @@
-"""The registry of named experiments (recipes) that ``qml train RECIPE`` runs.
+"""The catalogue of recipes: the named experiments ``qml train NAME`` runs.
 
-A recipe is a model, a dataset, hyperparameters and a metric, built from :class:`RecipeOptions`
-(the backend, the seed, and the command line's overrides) into an :class:`Experiment` the fit loop
-trains. Later model issues add their paper experiments with :func:`register`.
+Registration is explicit. A recipe module defines a tuple ``RECIPES`` of :class:`~qml.recipes.recipe.Recipe`
+and does nothing else on import; :func:`_shipped` below names every such module, and the catalogue
+is built from them on the first lookup. To add recipes, write ``qml/recipes/<topic>.py`` with its
+``RECIPES`` and add the module to :func:`_shipped` (a test fails while a recipe module is missing
+there). A script's own recipes are added with :func:`register`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from types import MappingProxyType
 
-import torch
-from torch import nn
+from qml.recipes.recipe import Recipe
 
-from circuits.backend import Backend
-from qml.training.metrics import MetricFn
-
-__all__ = ["RECIPES", "Experiment", "Recipe", "RecipeOptions", "UnknownRecipeError", "get_recipe", "register"]
+__all__ = ["UnknownRecipeError", "all_recipes", "get_recipe", "recipe_names", "register"]
 
 
 class UnknownRecipeError(KeyError):
@@ -27,86 +24,55 @@ class UnknownRecipeError(KeyError):
         return str(self.args[0])
 
 
-@dataclass(frozen=True)
-class RecipeOptions:
-    """What a recipe is built with.
+def _shipped() -> tuple[Recipe, ...]:
+    """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
+    from qml.recipes import basic, kan, lstm
 
-    Attributes:
-        backend: where the circuits run (a :class:`~circuits.backend.Backend` object).
-        seed: seeds the model's initial weights (the fit loop's seed is the same number).
-        quick: a few-second variant for tests and smoke runs (fewer samples, smaller model).
-    """
-
-    backend: Backend
-    seed: int = 0
-    quick: bool = False
+    return (*basic.RECIPES, *kan.RECIPES, *lstm.RECIPES)
 
 
-@dataclass
-class Experiment:
-    """A recipe, built: everything :func:`~qml.training.fit.fit` needs, plus the held-out test data.
-
-    Attributes:
-        model: the module to train.
-        loss_fn: ``loss(outputs, targets) -> scalar``.
-        optimizer: on ``model.parameters()``.
-        train: ``(inputs, targets)`` training tensors.
-        validation: ``(inputs, targets)`` evaluated every epoch.
-        test: ``(inputs, targets)`` evaluated once at the end.
-        task: ``"classification"`` (confusion matrix, accuracy) or ``"regression"`` (predictions plot, MSE).
-        metrics: ``{name: metric(outputs, targets)}`` for validation and test.
-        scheduler: a learning-rate scheduler, or ``None``.
-        class_names: labels of the classes (classification).
-        series: for time-series regression, ``(inputs, targets, split_index)`` over the whole series in time
-            order, plotted as predictions against targets.
-    """
-
-    model: nn.Module
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    optimizer: torch.optim.Optimizer
-    train: tuple[torch.Tensor, torch.Tensor]
-    validation: tuple[torch.Tensor, torch.Tensor]
-    test: tuple[torch.Tensor, torch.Tensor]
-    task: Literal["classification", "regression"]
-    metrics: Mapping[str, MetricFn] = field(default_factory=dict)
-    scheduler: Any = None
-    class_names: list[str] | None = None
-    series: tuple[torch.Tensor, torch.Tensor, int] | None = None
+_catalogue: dict[str, Recipe] = {}
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """A named experiment.
-
-    Attributes:
-        name: what ``qml train NAME`` calls it.
-        summary: one line for ``qml recipes``.
-        build: makes the :class:`Experiment` from the options.
-        epochs: default number of epochs (``--epochs`` overrides).
-        batch_size: default global batch size.
-        quick_epochs: epochs of the ``--quick`` variant.
-        monitor: the history key that marks the best epoch (``None``: validation loss).
-    """
-
-    name: str
-    summary: str
-    build: Callable[[RecipeOptions], Experiment]
-    epochs: int
-    batch_size: int
-    quick_epochs: int = 2
-    monitor: str | None = None
+def _recipes() -> dict[str, Recipe]:
+    if not _catalogue:
+        shipped: dict[str, Recipe] = {}
+        for recipe in _shipped():
+            _add(shipped, recipe)
+        _catalogue.update(shipped)
+    return _catalogue
 
 
-RECIPES: dict[str, Recipe] = {}
-"""Every registered recipe by name."""
+def _add(catalogue: dict[str, Recipe], recipe: Recipe) -> Recipe:
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"register() takes a Recipe, got {type(recipe).__name__}.")
+    if recipe.name in catalogue:
+        raise ValueError(f"a recipe named {recipe.name!r} is already registered; choose another name.")
+    catalogue[recipe.name] = recipe
+    return recipe
 
 
 def register(recipe: Recipe) -> Recipe:
-    """Add ``recipe`` to :data:`RECIPES` (a name can be registered once)."""
-    if recipe.name in RECIPES:
-        raise ValueError(f"a recipe named {recipe.name!r} is already registered.")
-    RECIPES[recipe.name] = recipe
-    return recipe
+    """Add a recipe of your own to the catalogue (a name can be registered once).
+
+    Returns:
+        ``recipe``.
+
+    Raises:
+        TypeError: not a :class:`~qml.recipes.recipe.Recipe`.
+        ValueError: the name is taken (by a shipped recipe or an earlier :func:`register`).
+    """
+    return _add(_recipes(), recipe)
+
+
+def all_recipes() -> Mapping[str, Recipe]:
+    """Every recipe by name (a read-only view)."""
+    return MappingProxyType(_recipes())
+
+
+def recipe_names() -> list[str]:
+    """The names of every recipe, sorted."""
+    return sorted(_recipes())
 
 
 def get_recipe(name: str) -> Recipe:
@@ -115,6 +81,7 @@ def get_recipe(name: str) -> Recipe:
     Raises:
         UnknownRecipeError: no such recipe; the message lists the known names.
     """
-    if name not in RECIPES:
-        raise UnknownRecipeError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))}")
-    return RECIPES[name]
+    recipes = _recipes()
+    if name not in recipes:
+        raise UnknownRecipeError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(recipes))}")
+    return recipes[name]

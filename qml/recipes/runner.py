@@ -17,8 +17,10 @@ from typing import Any
 import torch
 
 from circuits.backend import Backend
-from qml.recipes.registry import Experiment, RecipeOptions, get_recipe
+from qml.recipes.recipe import Experiment, RecipeOptions
+from qml.recipes.registry import get_recipe
 from qml.training.distributed import DistributedContext, single_process
+from qml.training.evaluate import evaluate, predict
 from qml.training.fit import FitConfig, FitResult, fit
 from qml.training.plots import plot_confusion_matrix, plot_history, plot_predictions
 
@@ -60,17 +62,6 @@ class RunSummary:
         return f"{self.recipe}: {self.epochs_run} epochs in {self.seconds:.1f} s, {best}; {tests}{where}"
 
 
-def _evaluate(experiment: Experiment, device: torch.device) -> tuple[dict[str, float], torch.Tensor]:
-    model = experiment.model
-    model.eval()
-    x, y = experiment.test
-    with torch.no_grad():
-        outputs = model(x.to(device)).cpu()
-    scores = {"test_loss": float(experiment.loss_fn(outputs, y))}
-    scores.update({f"test_{name}": float(metric(outputs, y)) for name, metric in experiment.metrics.items()})
-    return scores, outputs
-
-
 def _plots(experiment: Experiment, result: FitResult, outputs: torch.Tensor, out_dir: Path, title: str) -> None:
     plot_history(result.history, out_dir / "history.png", title=title)
     if experiment.task == "classification":
@@ -84,9 +75,7 @@ def _plots(experiment: Experiment, result: FitResult, outputs: torch.Tensor, out
         )
     elif experiment.series is not None:
         x_all, y_all, split = experiment.series
-        experiment.model.eval()
-        with torch.no_grad():
-            predicted = experiment.model(x_all.to(next(experiment.model.parameters()).device)).cpu()
+        predicted = predict(experiment.model, x_all).cpu()
         plot_predictions(y_all, predicted, out_dir / "predictions.png", split_index=split, title=title)
     else:
         plot_predictions(experiment.test[1], outputs, out_dir / "predictions.png", title=f"{title}: test data")
@@ -171,7 +160,15 @@ def run_recipe(
         run_info=run_info,
         distributed=ctx,
     )
-    scores, outputs = _evaluate(experiment, ctx.device)
+    scores, outputs = evaluate(
+        experiment.model,
+        experiment.loss_fn,
+        experiment.test,
+        experiment.metrics,
+        prefix="test_",
+        batch_size=config.eval_batch_size,
+        device=ctx.device,
+    )
     monitor = recipe.monitor or "val_loss"
     summary = RunSummary(
         recipe=name,
@@ -186,6 +183,6 @@ def run_recipe(
         max_rank_divergence=_rank_divergence(experiment.model, ctx),
     )
     if out_path is not None and ctx.is_main:
-        _plots(experiment, result, outputs, out_path, title=f"{name} (seed {seed})")
+        _plots(experiment, result, outputs.cpu(), out_path, title=f"{name} (seed {seed})")
         (out_path / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
     return summary

@@ -16,11 +16,11 @@ All four share the LSTM equations; they differ in the map ``G_g`` behind each ga
 * :class:`LSTMCell`: ``G_g`` affine, ``h_t = o_t * tanh(c_t)`` (Hochreiter & Schmidhuber; PyTorch's
   ``nn.LSTMCell`` equations and weight layout).
 * :class:`QLSTMCell`: ``G_g`` a :class:`~qml.recurrent.VQC`, and two more VQCs map ``o_t * tanh(c_t)`` to
-  ``h_t`` and to the output (Chen, Yoo, Fang, arXiv 2009.01783; ``papers.md`` §2 "QLSTM cell").
-* :class:`QKANLSTMCell`: ``G_g`` a ``QKANLayer`` (Hsu et al., arXiv 2512.05049; ``papers.md`` §3 "QKAN-LSTM",
+  ``h_t`` and to the output (Chen, Yoo, Fang, arXiv 2009.01783; ``docs/papers.md`` §2 "QLSTM cell").
+* :class:`QKANLSTMCell`: ``G_g`` a ``QKANLayer`` (Hsu et al., arXiv 2512.05049; ``docs/papers.md`` §3 "QKAN-LSTM",
   a reconstruction), ``h_t = o_t * tanh(c_t)``.
 * :class:`HQKANLSTMCell`: ``G_g`` an HQKAN, ``Linear(d -> e) -> QKAN([e, e']) -> Linear(e' -> hidden)``
-  (the JHCG encoder/decoder around each gate's QKAN; ``papers.md`` §3 "HQKAN / JHCG Net").
+  (the JHCG encoder/decoder around each gate's QKAN; ``docs/papers.md`` §3 "HQKAN / JHCG Net").
 
 The QKAN cells import :mod:`qml.kan` when they are built, so this module imports without it.
 """
@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from circuits.backend import Backend
-from qml.recurrent.vqc import VQC, _check_generator, _check_int
+from qml.recurrent.vqc import VQC, _check_generator, _check_int, _concat_qubits
 
 __all__ = ["HQKANLSTMCell", "LSTMCell", "QKANLSTMCell", "QLSTMCell", "RecurrentCell", "State"]
 
@@ -193,7 +193,7 @@ class QLSTMCell(RecurrentCell):
     r"""Chen, Yoo and Fang's quantum LSTM cell: six VQC blocks (arXiv 2009.01783, Fig. 5; ``VQLSTM._forward``).
 
     With ``v_t = [x_t, h_{t-1}]`` and :class:`~qml.recurrent.VQC` blocks ``VQC_1 .. VQC_6``
-    (``papers.md`` §2 "QLSTM cell (spec)"):
+    (``docs/papers.md`` §2 "QLSTM cell (spec)"):
 
     .. math::
         f_t = \sigma(\mathrm{VQC}_1(v_t)),\ i_t = \sigma(\mathrm{VQC}_2(v_t)),\
@@ -250,12 +250,7 @@ class QLSTMCell(RecurrentCell):
         self.input_size = _check_int("input_size", input_size, 1)
         self.hidden_size = _check_int("hidden_size", hidden_size, 1)
         concat = self.input_size + self.hidden_size
-        n = concat if num_qubits is None else _check_int("num_qubits", num_qubits, 2)
-        if concat > n:
-            raise ValueError(
-                f"QLSTMCell encodes v_t = [x_t, h_t-1] one component per qubit: input_size + hidden_size = {concat} "
-                f"needs num_qubits >= {concat}, got num_qubits={n}."
-            )
+        n = _concat_qubits("QLSTMCell", self.input_size, self.hidden_size, num_qubits)
         self.cell_size = n if cell_size is None else _check_int("cell_size", cell_size, 1)
         self.output_size = n if output_size is None else _check_int("output_size", output_size, 1)
         for name, size in (
@@ -321,7 +316,7 @@ class QKANLSTMCell(_GateMapCell):
     r"""QKAN-LSTM (Hsu et al., arXiv 2512.05049): every gate's affine map becomes a ``QKANLayer``.
 
     With ``v_t = [x_t, h_{t-1}]`` (``d = input_size + hidden_size`` values) and four layers
-    ``QKAN_g = qml.kan.QKANLayer(d, hidden_size, reps)`` (``papers.md`` §3 "QKAN-LSTM", the
+    ``QKAN_g = qml.kan.QKANLayer(d, hidden_size, reps)`` (``docs/papers.md`` §3 "QKAN-LSTM", the
     reconstruction ``g_t = act_g(QKANLayer_g([x_t, h_{t-1}]))``):
 
     .. math::
@@ -331,7 +326,7 @@ class QKANLSTMCell(_GateMapCell):
         c_t = f_t \odot c_{t-1} + i_t \odot \tilde C_t,\qquad h_t = o_t \odot \tanh c_t.
 
     Each ``QKAN_g`` sums one DARUAN activation per edge (``y_j = sum_i phi_ji(v_i) + base_ji silu(v_i)``,
-    ``papers.md`` §3 "QKAN layer"): the "sums of quantum subfunctions" that replace ``W v + b``.
+    ``docs/papers.md`` §3 "QKAN layer"): the "sums of quantum subfunctions" that replace ``W v + b``.
 
     Args:
         input_size: features of ``x_t``.
@@ -376,7 +371,7 @@ class HQKANLSTMCell(_GateMapCell):
     r"""HQKAN-LSTM (Hsu et al., arXiv 2512.05049): each gate's QKAN inside a JHCG encoder/decoder.
 
     As :class:`QKANLSTMCell`, with each gate map ``G_g`` an HQKAN
-    (``papers.md`` §3 "HQKAN / JHCG Net", "QKAN-LSTM"):
+    (``docs/papers.md`` §3 "HQKAN / JHCG Net", "QKAN-LSTM"):
 
     .. math::
         G_g(v) = D_g\,\mathrm{QKAN}_g([e, e'])(E_g v),\qquad

@@ -7,6 +7,7 @@ from torch import nn
 
 from qml.layers.init import seeded_linear
 from qml.recurrent.cells import RecurrentCell
+from qml.recurrent.layer import sequence_input
 from qml.recurrent.vqc import _check_generator
 
 __all__ = ["SequenceRegressor", "count_trainable"]
@@ -21,7 +22,7 @@ class SequenceRegressor(nn.Module):
         (y_t, s_t) = \mathrm{cell}(x_t, s_{t-1}),\qquad \hat x_{T+1} = w^\top y_T + b,
 
     the set-up of the QLSTM / QKAN-LSTM papers' "predict the next value from the previous 4"
-    (``papers.md`` §2 "Tasks / datasets"). ``y_t`` is the cell's output (``h_t``, or ``VQC_6``'s
+    (``docs/papers.md`` §2 "Tasks / datasets"). ``y_t`` is the cell's output (``h_t``, or ``VQC_6``'s
     output for the QLSTM cell), so the linear head is Chen's ``classical_nn_linear``.
 
     Args:
@@ -66,18 +67,7 @@ class SequenceRegressor(nn.Module):
             - Input: ``(B, T)`` or ``(B, T, input_size)``.
             - Output: ``(B,)``.
         """
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"SequenceRegressor expects a torch.Tensor, got {type(x).__name__}.")
-        size = self.cell.input_size
-        given = tuple(x.shape)
-        if x.ndim == 2 and size == 1:
-            x = x.unsqueeze(-1)
-        if x.ndim != 3 or x.shape[1] < 1 or x.shape[2] != size:
-            accepted = f"(B, T) or (B, T, {size})" if size == 1 else f"(B, T, {size})"
-            raise ValueError(
-                f"SequenceRegressor expects windows of shape {accepted} with T >= 1 for a cell with "
-                f"input_size={size}, got {given}."
-            )
+        x = sequence_input(x, self.cell.input_size, "SequenceRegressor", "windows")
         state = None
         output = x.new_zeros(0)
         for t in range(x.shape[1]):

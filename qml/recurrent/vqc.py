@@ -3,7 +3,7 @@
 Chen, Yoo, Fang, "Quantum long short-term memory" (arXiv 2009.01783), Fig. 4 of the paper and the
 authors' ``VQCVariationalLoadingFlexNoisy`` (``ycchen1989/FederatedQLSTM``
 ``metaquantum/CircuitComponents.py``, used with ``hadamard_gate=True, more_entangle=True``); the
-spec is ``papers.md`` §2 "VQC block". The same block replaces every affine map of the QLSTM cell
+spec is ``docs/papers.md`` §2 "VQC block". The same block replaces every affine map of the QLSTM cell
 (:class:`qml.recurrent.QLSTMCell`) and of the QRNN/QLSTM reservoir of Chen et al. 2022 (arXiv 2211.02612).
 """
 
@@ -98,7 +98,7 @@ class VQC(nn.Module):
     For an input row ``v`` (``num_inputs`` values) the block encodes qubit ``i`` with
     ``H``, ``RY(arctan v_i)``, ``RZ(arctan v_i^2)``, applies ``num_layers`` layers of CNOT rings
     and trainable ``Rot`` gates, and returns ``<Z_k>`` for the first ``num_outputs`` qubits
-    (Chen, Yoo, Fang 2020, Fig. 4; ``papers.md`` §2 "VQC block (spec)"). The circuit runs through
+    (Chen, Yoo, Fang 2020, Fig. 4; ``docs/papers.md`` §2 "VQC block (spec)"). The circuit runs through
     :class:`qml.QuantumLayer` on ``backend``.
 
     Args:
@@ -195,6 +195,18 @@ class VQC(nn.Module):
             f"num_inputs={self.num_inputs}, num_outputs={self.num_outputs}, num_qubits={self.num_qubits}, "
             f"num_layers={self.num_layers}, more_entangle={self.more_entangle}"
         )
+
+
+def _concat_qubits(cell: str, input_size: int, hidden_size: int, num_qubits: int | None) -> int:
+    """The width of a cell's VQCs, which encode ``v_t = [x_t, h_{t-1}]`` one component per qubit (checked)."""
+    concat = input_size + hidden_size
+    n = concat if num_qubits is None else _check_int("num_qubits", num_qubits, 2)
+    if concat > n:
+        raise ValueError(
+            f"{cell} encodes v_t = [x_t, h_t-1] one component per qubit: input_size + hidden_size = {concat} "
+            f"needs num_qubits >= {concat}, got num_qubits={n}."
+        )
+    return n
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:

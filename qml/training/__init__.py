@@ -6,8 +6,10 @@ Works with any ``torch.nn.Module``, quantum or not. See :func:`qml.training.fit.
 from __future__ import annotations
 
 from qml.training.checkpoint import load_checkpoint, save_checkpoint
+from qml.training.data import holdout, holdout_indices
 from qml.training.distributed import DistributedContext, init_distributed, single_process
 from qml.training.errors import CheckpointError, NonFiniteLossError, OutputDirectoryError, TrainingError
+from qml.training.evaluate import evaluate, predict
 from qml.training.fit import BEST, CHECKPOINT, METRICS, FitConfig, FitResult, fit, validation_split
 from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error, read_metrics
 from qml.training.plots import confusion_matrix, plot_confusion_matrix, plot_history, plot_predictions
@@ -25,7 +27,10 @@ __all__ = [
     "TrainingError",
     "accuracy",
     "confusion_matrix",
+    "evaluate",
     "fit",
+    "holdout",
+    "holdout_indices",
     "init_distributed",
     "load_checkpoint",
     "mean_absolute_error",
@@ -33,6 +38,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_history",
     "plot_predictions",
+    "predict",
     "read_metrics",
     "save_checkpoint",
     "single_process",

@@ -2,17 +2,15 @@
 
 A checkpoint is one ``torch.save`` file holding the model, optimizer and scheduler state dicts, the
 random number generator states, the epoch, the history of per-epoch metrics, the early-stopping
-state, the run's configuration and the versions of the libraries that wrote it. It is written to a
-temporary file in the same directory, flushed to disk, then renamed over the old one
-(:func:`os.replace` is atomic on POSIX and Windows), so a run killed at any moment leaves either the
+state, the run's configuration and the versions of the libraries that wrote it. It is written
+atomically (:func:`qml.training.files.write_atomic`), so a run killed at any moment leaves either the
 previous checkpoint or the new one, never a torn file.
 """
 
 from __future__ import annotations
 
-import os
 import platform
-import tempfile
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import torch
 
 from qml.training.errors import CheckpointError
+from qml.training.files import write_atomic
 
 __all__ = ["library_versions", "load_checkpoint", "rng_states", "save_checkpoint", "set_rng_states"]
 
@@ -63,27 +62,21 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {"format_version": FORMAT_VERSION, "versions": library_versions(), **payload}
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(record, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda file: torch.save(record, file))
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, required: Iterable[str] = ()) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (tensors land on the CPU).
 
+    Args:
+        path: the file.
+        required: keys the caller needs (e.g. ``"optimizer"`` to resume a run); a file without them
+            is refused, naming what it lacks.
+
     Raises:
-        CheckpointError: the file is missing, unreadable, or of another format version.
+        CheckpointError: the file is missing, unreadable, not a qml-hybrid checkpoint, of another
+            format version, or lacks a required key.
     """
     path = Path(path)
     if not path.is_file():
@@ -93,9 +86,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         record = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # a truncated or foreign file: say which and why
         raise CheckpointError(f"Checkpoint {path} cannot be read ({type(error).__name__}: {error}).") from error
-    if not isinstance(record, dict) or record.get("format_version") != FORMAT_VERSION:
-        found = record.get("format_version") if isinstance(record, dict) else type(record).__name__
+    if not isinstance(record, dict) or "format_version" not in record:
+        kind = type(record).__name__
+        found = f"a dict with keys {sorted(map(str, record))[:8]}" if isinstance(record, dict) else f"a {kind}"
         raise CheckpointError(
-            f"Checkpoint {path} has format version {found!r}; this qml-hybrid reads version {FORMAT_VERSION}."
+            f"{path} is not a qml-hybrid checkpoint (expected what save_checkpoint writes, found {found})."
+        )
+    if record["format_version"] != FORMAT_VERSION:
+        raise CheckpointError(
+            f"Checkpoint {path} has format version {record['format_version']!r}; "
+            f"this qml-hybrid reads version {FORMAT_VERSION}."
+        )
+    missing = [key for key in required if key not in record]
+    if missing:
+        raise CheckpointError(
+            f"{path} is a qml-hybrid checkpoint without {', '.join(missing)}: it holds {', '.join(sorted(record))}."
         )
     return record

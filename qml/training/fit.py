@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,12 +39,16 @@ from typing import Any, Literal
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from circuits.gradients import training_step
 from qml.training.checkpoint import load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from qml.training.data import DataSource, HoldoutStrategy, as_dataset, holdout_indices
 from qml.training.distributed import DistributedContext, single_process
 from qml.training.errors import CheckpointError, NonFiniteLossError, OutputDirectoryError
+from qml.training.evaluate import evaluate
+from qml.training.files import remove_temporaries
 from qml.training.metrics import MetricFn, write_metrics
 
 __all__ = ["CHECKPOINT", "BEST", "METRICS", "FitConfig", "FitResult", "fit", "validation_split"]
@@ -53,9 +59,6 @@ BEST = "best.pt"
 """File name of the best epoch's model weights (by the monitored metric) inside the output directory."""
 METRICS = "metrics.jsonl"
 """File name of the per-epoch metrics (JSON lines) inside the output directory."""
-
-DataSource = Dataset | tuple[torch.Tensor, ...]
-"""A dataset yielding ``(inputs, targets)``, or a tuple of tensors sharing their first axis."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,9 @@ class FitConfig:
             validation data, else ``train_loss``.
         monitor_mode: ``"min"``, ``"max"``, or ``"auto"`` (``max`` for keys with "acc", else ``min``).
         eval_batch_size: batch size of the validation pass.
-        progress: show a progress bar per epoch (rank 0).
-        verbose: print one line per epoch (rank 0).
+        progress: show a progress bar per epoch (rank 0, on standard error) when a terminal or a
+            notebook shows it; redirected output gets only the ``verbose`` lines.
+        verbose: print one line per epoch (rank 0, on standard output).
     """
 
     epochs: int = 10
@@ -112,6 +116,21 @@ class FitConfig:
 _RESUMABLE_CHANGES = frozenset({"epochs", "progress", "verbose", "eval_batch_size"})
 """Config fields a resumed run may change; any other change would make it a different run."""
 
+_CHECKPOINT_KEYS = (
+    "epoch",
+    "model",
+    "optimizer",
+    "scheduler",
+    "rng",
+    "history",
+    "best_epoch",
+    "best_value",
+    "bad_epochs",
+    "config",
+    "run_info",
+)
+"""What a resumable checkpoint holds (``best.pt`` holds only ``epoch``, ``model`` and the monitored value)."""
+
 
 @dataclass
 class FitResult:
@@ -133,43 +152,21 @@ class FitResult:
     out_dir: Path | None = None
 
 
-def validation_split(
-    data: DataSource, fraction: float, seed: int, *, shuffle: bool = True
-) -> tuple[TensorDataset | Dataset, TensorDataset | Dataset]:
+def validation_split(data: DataSource, fraction: float, seed: int, *, shuffle: bool = True) -> tuple[Subset, Subset]:
     """Split off ``fraction`` of ``data`` for validation: a seeded random subset, or the tail when not shuffling.
 
-    The tail (``shuffle=False``) keeps a time series chronological.
+    The tail (``shuffle=False``) keeps a time series chronological. The rows are those of
+    :func:`qml.training.data.holdout_indices` (``"random"`` with ``torch.Generator().manual_seed(seed)``,
+    or ``"tail"``).
 
     Returns:
         ``(train, validation)`` datasets.
     """
-    dataset = _as_dataset(data)
-    if not 0 < fraction < 1:
-        raise ValueError(f"validation fraction must lie in (0, 1), got {fraction!r}.")
-    size = len(dataset)
-    held = round(fraction * size)
-    if held < 1 or held >= size:
-        raise ValueError(f"a validation fraction of {fraction} of {size} samples leaves an empty part.")
-    if shuffle:
-        order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
-    else:
-        order = list(range(size))
-    cut = size - held
-    return torch.utils.data.Subset(dataset, order[:cut]), torch.utils.data.Subset(dataset, order[cut:])
-
-
-def _as_dataset(data: DataSource) -> Dataset:
-    if isinstance(data, tuple):
-        if not data or not all(isinstance(t, torch.Tensor) for t in data):
-            raise TypeError("training data as a tuple must hold tensors, e.g. (inputs, targets).")
-        lengths = {t.shape[0] for t in data}
-        if len(lengths) != 1:
-            shapes = ", ".join(str(tuple(t.shape)) for t in data)
-            raise ValueError(f"the tensors of a dataset need the same first (sample) axis, got shapes {shapes}.")
-        return TensorDataset(*data)
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a torch Dataset or a tuple of tensors, got {type(data).__name__}.")
-    return data
+    dataset = as_dataset(data)
+    strategy: HoldoutStrategy = "random" if shuffle else "tail"
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    train, held = holdout_indices(len(dataset), fraction, strategy, generator=generator)
+    return Subset(dataset, train.tolist()), Subset(dataset, held.tolist())
 
 
 def _monitor(config: FitConfig, has_validation: bool) -> tuple[str, str]:
@@ -180,19 +177,48 @@ def _monitor(config: FitConfig, has_validation: bool) -> tuple[str, str]:
     return key, mode
 
 
-def _prepare_out_dir(out_dir: Path | None, resume: bool, overwrite: bool, ctx: DistributedContext) -> None:
-    if out_dir is None:
-        return
-    existing = [name for name in (CHECKPOINT, METRICS, BEST) if (out_dir / name).exists()]
-    if existing and not resume and not overwrite:
+def _writable_directory(out_dir: Path) -> None:
+    """Create ``out_dir`` if needed and prove it takes files, before any training."""
+    if out_dir.exists() and not out_dir.is_dir():
         raise OutputDirectoryError(
-            f"Output directory {out_dir} already holds a run ({', '.join(existing)}). "
+            f"Output directory {out_dir} is a file, not a directory; choose another --out (out_dir)."
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise OutputDirectoryError(
+            f"Output directory {out_dir} cannot be written ({reason}); choose a writable --out (out_dir), "
+            "or fix its permissions."
+        ) from None
+
+
+def _prepare_out_dir(out_dir: Path | None, resume: bool, overwrite: bool, ctx: DistributedContext) -> list[str]:
+    """Check ``out_dir`` before training; return the names of the files a new run there replaces.
+
+    A directory holds a run once it has ``checkpoint.pt``, the file written last at the end of an
+    epoch. ``best.pt`` or ``metrics.jsonl`` without it are what a run killed during its first epoch
+    left; a new run replaces them. Temporary files of killed writes are deleted.
+    """
+    if out_dir is None or (resume and not out_dir.exists()):
+        return []  # nothing to resume: the restore says so, and no empty directory is left behind
+    _writable_directory(out_dir)
+    present = [name for name in (CHECKPOINT, METRICS, BEST) if (out_dir / name).exists()]
+    if CHECKPOINT in present and not resume and not overwrite:
+        raise OutputDirectoryError(
+            f"Output directory {out_dir} already holds a run ({', '.join(present)}). "
             "Continue it with --resume, replace it with --overwrite, or choose another --out."
         )
-    if overwrite and not resume and ctx.is_main:
-        for name in existing:
-            (out_dir / name).unlink()
+    replaced = [] if resume else present
+    ctx.barrier()  # every rank has looked before rank 0 changes anything
+    if ctx.is_main:
+        remove_temporaries(out_dir, (CHECKPOINT, BEST, METRICS))
+        for name in replaced:
+            (out_dir / name).unlink(missing_ok=True)
     ctx.barrier()
+    return replaced
 
 
 def _check_resumable(saved: Mapping[str, Any], config: FitConfig, run_info: Mapping[str, Any], path: Path) -> None:
@@ -215,28 +241,14 @@ def _check_resumable(saved: Mapping[str, Any], config: FitConfig, run_info: Mapp
         )
 
 
-def _evaluate(
-    model: nn.Module,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    dataset: Dataset,
-    metrics: Mapping[str, MetricFn],
-    batch_size: int,
-    device: torch.device,
-) -> dict[str, float]:
-    """Loss and metrics on the whole dataset, computed from the concatenated outputs."""
-    was_training = model.training
-    model.eval()
-    outputs, targets = [], []
-    with torch.no_grad():
-        for inputs, target in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-            outputs.append(model(inputs.to(device)))
-            targets.append(target.to(device))
-    model.train(was_training)
-    output, target = torch.cat(outputs), torch.cat(targets)
-    record = {"val_loss": float(loss_fn(output, target))}
-    for name, metric in metrics.items():
-        record[f"val_{name}"] = float(metric(output, target))
-    return record
+def _progress_bars_shown() -> bool:
+    """Whether a progress bar would be seen: standard error is a terminal, or this is a notebook."""
+    from tqdm import autonotebook, std
+
+    if autonotebook.tqdm is not std.tqdm:  # tqdm found a notebook front end
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty is not None and isatty())
 
 
 def _improved(value: float, best: float | None, mode: str, min_delta: float) -> bool:
@@ -286,8 +298,10 @@ def fit(
         The run's :class:`FitResult`.
 
     Raises:
-        OutputDirectoryError: ``out_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set.
-        CheckpointError: nothing to resume, or the checkpoint belongs to a run with other settings.
+        OutputDirectoryError: ``out_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set, or
+            it is not a writable directory (checked before training).
+        CheckpointError: nothing to resume, a file that is not a resumable checkpoint, a checkpoint of a
+            run with other settings, or ``config.epochs`` below the epochs already trained.
         NonFiniteLossError: the loss became NaN or infinite (the last good checkpoint is kept).
         ValueError: a batch size that does not divide among the ranks, or bad data shapes.
     """
@@ -303,14 +317,16 @@ def fit(
         optimizer=optimizer,
         scheduler=scheduler,
         config=config,
-        train_set=_as_dataset(train),
-        val_set=_as_dataset(validation) if validation is not None else None,
+        train_set=as_dataset(train),
+        val_set=as_dataset(validation) if validation is not None else None,
         metrics=dict(metrics or {}),
         out_dir=Path(out_dir) if out_dir is not None else None,
         run_info=dict(run_info or {}),
         ctx=ctx,
     )
-    _prepare_out_dir(run.out_dir, resume, overwrite, ctx)
+    replaced = _prepare_out_dir(run.out_dir, resume, overwrite, ctx)
+    if replaced and not overwrite:
+        run.say(f"replaced {', '.join(replaced)} in {run.out_dir}, left by a run stopped during its first epoch")
     return run.execute(resume)
 
 
@@ -368,13 +384,32 @@ class _Run:
                     break
         return self.result
 
+    def say(self, line: str) -> None:
+        """Print ``line`` (rank 0, with ``config.verbose``), above any progress bar."""
+        if self.ctx.is_main and self.config.verbose:
+            tqdm.write(line)
+
     def _restore(self) -> tuple[int, dict[str, Any]]:
         """Load the checkpoint of ``out_dir``; return the first epoch to run and the saved generator states."""
         if self.out_dir is None:
             raise CheckpointError("resume=True needs out_dir, the directory holding checkpoint.pt.")
         path = self.out_dir / CHECKPOINT
-        saved = load_checkpoint(path)
+        leftovers = [name for name in (BEST, METRICS) if (self.out_dir / name).exists()]
+        if not path.exists() and leftovers:
+            raise CheckpointError(
+                f"No {CHECKPOINT} in {self.out_dir}: the run there was stopped during its first epoch "
+                f"(it left {', '.join(leftovers)}), so there is nothing to resume. Start it again without "
+                "--resume; the leftovers are replaced."
+            )
+        saved = load_checkpoint(path, required=_CHECKPOINT_KEYS)
         _check_resumable(saved, self.config, self.run_info, path)
+        done = int(saved["epoch"])
+        if done > self.config.epochs:
+            raise CheckpointError(
+                f"The run in {self.out_dir} has already trained {done} epochs; a resumed run cannot be shorter "
+                f"than that (epochs={self.config.epochs}). Resume with --epochs {done} to finish it without "
+                f"training, or more to train on; or start a new run with --overwrite or another --out."
+            )
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         if self.scheduler is not None and saved.get("scheduler") is not None:
@@ -382,9 +417,20 @@ class _Run:
         self.result.history = list(saved["history"])
         self.result.best_epoch, self.result.best_value = saved["best_epoch"], saved["best_value"]
         self.bad_epochs = saved["bad_epochs"]
+        patience = self.config.early_stopping_patience
+        exhausted = patience is not None and self.bad_epochs >= patience  # the run's early stopping fired
+        self.result.stopped_early = exhausted and done < self.config.epochs
         if self.ctx.is_main:  # drop the lines of an epoch that ran after the checkpoint
             write_metrics(self.out_dir / METRICS, self.result.history)
-        return saved["epoch"] + 1, saved["rng"]
+        if self.result.stopped_early:
+            self.say(f"nothing to train: the run in {self.out_dir} stopped early at epoch {done}")
+            return self.config.epochs + 1, saved["rng"]
+        if done == self.config.epochs:
+            self.say(
+                f"nothing to train: the run in {self.out_dir} has all its {done} epochs "
+                f"(resume with more than {done} epochs to train on)"
+            )
+        return done + 1, saved["rng"]
 
     def _train_epoch(self, trained: nn.Module, loader: DataLoader, epoch: int) -> float:
         """One pass over the training data; returns the mean training loss over all ranks."""
@@ -396,18 +442,19 @@ class _Run:
             desc=f"epoch {epoch}/{config.epochs}",
             unit="batch",
             leave=False,
-            disable=not (ctx.is_main and config.progress),
+            disable=not (ctx.is_main and config.progress and _progress_bars_shown()),
             dynamic_ncols=True,
         )
         with batches:
             for step, (inputs, targets) in enumerate(batches, start=1):
                 inputs, targets = inputs.to(ctx.device), targets.to(ctx.device)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss = self.loss_fn(trained(inputs), targets)
-                value = float(loss.detach())
-                if ctx.sum(torch.tensor([0.0 if math.isfinite(value) else 1.0])).item() > 0:
-                    raise self._non_finite(value, epoch, step)  # every rank stops together: DDP would hang
-                loss.backward()
+                with training_step():  # parameter-shift backends send forward and shifted circuits as one job
+                    loss = self.loss_fn(trained(inputs), targets)
+                    value = float(loss.detach())
+                    if ctx.sum(torch.tensor([0.0 if math.isfinite(value) else 1.0])).item() > 0:
+                        raise self._non_finite(value, epoch, step)  # every rank stops together: DDP would hang
+                    loss.backward()
                 if config.grad_clip_norm is not None:
                     nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip_norm)
                 self.optimizer.step()
@@ -433,9 +480,16 @@ class _Run:
         """Validate, step the scheduler, update early stopping, save, report."""
         config, result = self.config, self.result
         if self.val_set is not None:
-            record.update(
-                _evaluate(self.model, self.loss_fn, self.val_set, self.metrics, config.eval_batch_size, self.ctx.device)
+            scores, _ = evaluate(
+                self.model,
+                self.loss_fn,
+                self.val_set,
+                self.metrics,
+                prefix="val_",
+                batch_size=config.eval_batch_size,
+                device=self.ctx.device,
             )
+            record.update(scores)
         record["lr"] = float(self.optimizer.param_groups[0]["lr"])
         if self.monitor not in record:
             raise KeyError(f"monitor {self.monitor!r} is not in the epoch record; choose one of {sorted(record)}.")
@@ -456,14 +510,13 @@ class _Run:
         if self.out_dir is not None and self.ctx.is_main:
             self._save(epoch, improved)
         self.ctx.barrier()
-        if self.ctx.is_main and config.verbose:
-            shown = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "time_s", "lr"))
-            tqdm.write(f"epoch {epoch}/{config.epochs}  {shown}  ({record['time_s']:.1f} s)")
-            if result.stopped_early:
-                tqdm.write(
-                    f"early stop: {self.monitor} did not improve for {patience} epochs "
-                    f"(best {result.best_value:.4g} at epoch {result.best_epoch})"
-                )
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "time_s", "lr"))
+        self.say(f"epoch {epoch}/{config.epochs}  {shown}  ({record['time_s']:.1f} s)")
+        if result.stopped_early:
+            self.say(
+                f"early stop: {self.monitor} did not improve for {patience} epochs "
+                f"(best {result.best_value:.4g} at epoch {result.best_epoch})"
+            )
 
     def _save(self, epoch: int, improved: bool) -> None:
         assert self.out_dir is not None

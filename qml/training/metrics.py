@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from qml.training.files import write_atomic
+
 __all__ = ["MetricFn", "accuracy", "mean_absolute_error", "mean_squared_error", "read_metrics", "write_metrics"]
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor], float]
@@ -47,13 +49,9 @@ def _strict(value: Any) -> Any:
 
 
 def write_metrics(path: str | Path, history: Sequence[Mapping[str, Any]]) -> None:
-    """Write every epoch record of ``history`` to ``path`` as JSON lines (replacing the file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write every epoch record of ``history`` to ``path`` as JSON lines (replacing the file atomically)."""
     text = "".join(json.dumps({k: _strict(v) for k, v in record.items()}) + "\n" for record in history)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    write_atomic(path, lambda file: file.write(text.encode()))
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
@@ -80,3 +82,29 @@ def test_bad_arguments_are_rejected():
     with pytest.raises(TypeError, match="estimate must be a CostEstimate, got dict"):
         format_cost({})
     assert isinstance(estimate_cost(submission([1]), target), CostEstimate)
+
+
+def test_forward_and_gradient_circuits_are_counted_and_priced_apart():
+    """A training step's job: 4 forward bindings and 128 parameter-shift ones per batch."""
+    target = DeviceTarget("braket", "Aria-1", 25, price=PriceModel(per_task=0.30, per_shot=0.03, source=BRAKET_SOURCE))
+    circuit = QuantumCircuit(2)
+    sub = Submission("sample", (CircuitBatch(circuit, np.zeros((132, 1))),), shots=100, gradient_rows=128)
+    estimate = estimate_cost(sub, target)
+    assert (estimate.num_circuits, estimate.forward_circuits, estimate.gradient_circuits) == (132, 4, 128)
+    assert estimate.usd == pytest.approx(0.30 + 13_200 * 0.03, abs=1e-9)
+    assert estimate.gradient_usd == pytest.approx(12_800 * 0.03, abs=1e-9)
+    assert estimate.forward_usd == pytest.approx(0.30 + 400 * 0.03, abs=1e-9)
+    assert format_cost(estimate) == (
+        "1 job, 132 circuit executions x 100 shots = 13200 shots on braket:Aria-1; est. $396.30 "
+        f"(price source: {BRAKET_SOURCE}); forward: 4 circuits, 400 shots, $12.30; "
+        "gradient (parameter shift): 128 circuits, 12800 shots, $384.00"
+    )
+    backward = estimate_cost(dataclasses.replace(sub, gradient_rows=132), target)  # a backward's own job
+    assert backward.gradient_usd == pytest.approx(backward.usd, abs=1e-12) and backward.forward_usd == 0.0
+    assert "forward" not in format_cost(backward)
+    unknown = estimate_cost(sub, DeviceTarget("qiskit", "aer", 5))
+    assert format_cost(unknown).endswith(
+        "price unknown; forward: 4 circuits, 400 shots; gradient (parameter shift): 128 circuits, 12800 shots"
+    )
+    forward_only = estimate_cost(dataclasses.replace(sub, gradient_rows=0), target)
+    assert forward_only.gradient_circuits == 0 and "gradient" not in format_cost(forward_only)

@@ -472,6 +472,68 @@ def test_no_token_in_output_or_journal(path, cloud, monkeypatch):
     assert SECRET.encode() not in blob
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEf",  # shaped like an IBM Cloud API key (44 characters)
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # shaped like an AWS secret access key
+        "f" * 64 + "0" * 64,  # shaped like a legacy IBM Quantum token (128 hex digits)
+        "AKIAIOSFODNN7EXAMPLE",  # an AWS access key id
+        "token=hunter2hunter2",
+    ],
+)
+def test_an_unknown_id_that_looks_like_a_credential_is_never_echoed(path, cloud, token):
+    with Journal(path) as j:
+        _job(j, "key-a", remote="remote-a")
+    for command in ("show", "fetch", "cancel"):
+        code, out, err = qml_jobs(command, token, "--journal", str(path))
+        assert code == 2 and out == ""
+        assert f"qml jobs {command}: error: no job matches the ID given ({len(token)} characters, not shown" in err
+        assert token not in err and token[:12] not in err and "`qml jobs list` shows the recorded jobs" in err
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    ["d1t2f3g4h5j6k7l8m9n0", "30d844d3-7a37-4174-bd50-c9df4c5896ea", "qmlh-" + "0123456789abcdef" * 4],
+)
+def test_an_unknown_ordinary_id_is_echoed(path, job_id):
+    """IBM job ids, uuids and content keys are not credential-shaped: the error names them."""
+    Journal(path).close()
+    code, _, err = qml_jobs("show", job_id, "--journal", str(path))
+    assert code == 2 and f"no job '{job_id[:40]}" in err and "looks like a credential" not in err
+
+
+def test_looks_like_secret_follows_scrub_and_key_shapes(monkeypatch):
+    from hardware.credentials import looks_like_secret
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", "plainlowercasesecretvalue")
+    assert looks_like_secret("plainlowercasesecretvalue")  # a secret variable's value, whatever its shape
+    assert looks_like_secret("Bearer abcdefghijkl")
+    assert looks_like_secret('["arn:x", "Zz9' + "Aa1" * 7 + '"]')  # a key-shaped run inside other text
+    for ordinary in ("3", "expired-123", "remote-a", "d1t2f3g4h5j6k7l8m9n0", '["arn:aws:braket:us-east-1:1:q/t0"]'):
+        assert not looks_like_secret(ordinary)
+
+
+def test_fetch_bitstrings_are_in_the_order_it_states(path, tmp_path, monkeypatch):
+    """A real ProviderBackend job (X on qubit 0 of 3, scripted provider) reads 001: classical bit 0 rightmost."""
+    from circuits.backend import Probabilities
+    from circuits.ir.circuit import Circuit
+    from hardware.backend import ProviderBackend
+
+    monkeypatch.setenv("QML_HYBRID_SCRIPTED_DIR", str(tmp_path / "cloud"))
+    with Journal(path) as journal:
+        backend = ProviderBackend("scripted:dev", shots=20, journal=journal, log=lambda line: None, poll_interval=0)
+        probabilities = backend.run(Circuit(3).x(0), measurement=Probabilities())
+    assert probabilities[0, 0b100] == 1.0  # qubit 0 is our most significant bit
+    code, out, _ = qml_jobs("fetch", "1", "--journal", str(path))
+    assert code == 0
+    assert "counts (bitstrings in Qiskit order: classical bit 0 rightmost), 1 circuit(s)" in out
+    assert "  binding 0 (20 shots): {001: 20}" in out
+    code, out, _ = qml_jobs("fetch", "1", "--json", "--journal", str(path))
+    result = json.loads(out)
+    assert code == 0 and result["counts"] == [[{"001": 20}]] and result["bit_order"] == jobs_cli.BIT_ORDER
+
+
 # -- packaging -----------------------------------------------------------------------------------
 
 

@@ -367,6 +367,104 @@ def test_ibm_planted_token_never_shows(monkeypatch):
     assert repr(IBMCredentials("environment", token=PLANTED)).endswith("token=<hidden>)")
 
 
+def _ibm_cloud_answers(monkeypatch, answer):
+    """Every HTTP request of the vendor code (requests) gets ``answer(request)``: nothing leaves the machine."""
+    import requests.adapters
+
+    urls = []
+
+    def send(self, request, **kwargs):
+        urls.append(request.url)
+        return answer(request)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+    return urls
+
+
+def _iam_refuses(request):
+    import requests
+
+    response = requests.Response()
+    response.status_code, response.url, response.request = 400, request.url, request
+    response.headers["Content-Type"] = "application/json"
+    body = {"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found."}
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def _network_down(request):
+    import requests
+
+    raise requests.exceptions.ConnectionError(
+        f"HTTPSConnectionPool(host='iam.cloud.ibm.com', port=443): Max retries exceeded with url: {request.path_url} "
+        "(Caused by NameResolutionError: Failed to resolve 'iam.cloud.ibm.com')"
+    )
+
+
+def test_ibm_unreachable_is_a_network_error_not_refused_credentials(monkeypatch):
+    """The real QiskitRuntimeService with the network down: its InvalidAccountError wraps a ConnectionError."""
+    _clear_ibm_env(monkeypatch)
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", PLANTED)
+    monkeypatch.setenv("QISKIT_IBM_INSTANCE", "crn:v1:bluemix:public:quantum-computing:us-east:a/0123::")
+    urls = _ibm_cloud_answers(monkeypatch, _network_down)
+    with pytest.raises(TransientProviderError, match="could not reach IBM Cloud to check the credentials") as caught:
+        IBMProvider("ibm_torino").target()
+    message = str(caught.value)
+    assert "ConnectionError" in message and "were not refused" in message and "did not accept" not in message
+    assert PLANTED not in message and urls and urls[0].startswith("https://iam.cloud.ibm.com/")
+
+
+def test_ibm_refused_api_key_is_a_credentials_error(monkeypatch):
+    """The real QiskitRuntimeService with IAM answering 400 (unknown API key): refused credentials."""
+    _clear_ibm_env(monkeypatch)
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", PLANTED)
+    monkeypatch.setenv("QISKIT_IBM_INSTANCE", "crn:v1:bluemix:public:quantum-computing:us-east:a/0123::")
+    _ibm_cloud_answers(monkeypatch, _iam_refuses)
+    refused = r"IBM Cloud refused the API key \(ApiException: .*could not be found"
+    with pytest.raises(CredentialsError, match=refused) as caught:
+        IBMProvider("ibm_torino").target()
+    assert "QISKIT_IBM_TOKEN" in str(caught.value) and PLANTED not in str(caught.value)
+
+
+def test_ibm_error_chains_are_classified_by_their_cause():
+    """Vendor exception types as qiskit-ibm-runtime and ibm-cloud-sdk-core raise them, chained as they chain them."""
+    import requests
+    from ibm_cloud_sdk_core import ApiException
+    from qiskit_ibm_runtime.accounts.exceptions import AccountNotFoundError, InvalidAccountError
+    from qiskit_ibm_runtime.api.exceptions import RequestsApiError
+    from qiskit_ibm_runtime.exceptions import IBMNotAuthorizedError
+
+    from hardware.providers.ibm import _map_ibm_error
+
+    def wrapped(cause: Exception) -> InvalidAccountError:
+        try:
+            try:
+                raise cause
+            except Exception as inner:
+                raise InvalidAccountError("Unable to retrieve instances. Check your API token.") from inner
+        except InvalidAccountError as outer:
+            return outer
+
+    cases = [
+        (wrapped(requests.exceptions.ConnectionError("Name or service not known")), TransientProviderError),
+        (wrapped(requests.exceptions.ReadTimeout("read timed out")), TransientProviderError),
+        (wrapped(ApiException(503, message="Service Unavailable")), TransientProviderError),
+        (wrapped(ApiException(400, message="Provided API key could not be found.")), CredentialsError),
+        (wrapped(ApiException(403, message="Forbidden")), CredentialsError),
+        (InvalidAccountError("Invalid `token` value. Expected a non-empty string"), CredentialsError),
+        (AccountNotFoundError("Account 'x' not found"), CredentialsError),
+        (IBMNotAuthorizedError("401 Client Error: Unauthorized"), CredentialsError),
+        (RequestsApiError("connection aborted"), TransientProviderError),  # status -1: no response
+        (RequestsApiError("401", 401), CredentialsError),
+        (ApiException(502, message="Bad Gateway"), TransientProviderError),
+        (ApiException(404, message="Not Found"), HardwareError),
+        (requests.exceptions.ConnectionError("refused"), TransientProviderError),
+    ]
+    for exc, expected in cases:
+        mapped = _map_ibm_error(exc, "connecting to IBM Quantum")
+        assert type(mapped) is expected, (exc, exc.__cause__, mapped)
+
+
 class _FakeJob:
     def __init__(self, job_id: str):
         self._id = job_id

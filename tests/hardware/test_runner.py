@@ -105,3 +105,54 @@ def test_a_sample_submission_needs_shots(tmp_path):
     with pytest.raises(ValueError, match="a sampled submission needs shots >= 1, got None"):
         runner.run(_submission(shots=None))
     assert provider.submissions() == [] and runner.journal.list() == []
+
+
+# -- the key: our own content, not an exporter's text (issue 10, item 9) ---------------------------
+
+
+def test_the_key_of_qiskit_circuits_does_not_depend_on_the_exporter(monkeypatch):
+    from qiskit import qasm3, qpy
+
+    from hardware.providers.base import DeviceTarget
+    from hardware.submission import KEY_PREFIX, submission_key
+
+    target = DeviceTarget("scripted", "sim", 5)
+    key = submission_key(_submission(), target)
+    assert key.startswith(KEY_PREFIX) and len(key) == len(KEY_PREFIX) + 64
+
+    def broken(*args, **kwargs):
+        raise AssertionError("the key must not call an exporter")
+
+    monkeypatch.setattr(qasm3, "dumps", broken)
+    monkeypatch.setattr(qpy, "dump", broken)
+    assert submission_key(_submission(), target) == key
+    # ... and it still tells different work apart
+    assert submission_key(_submission(values=((0.3,), (1.2000001,))), target) != key
+    assert submission_key(_submission(seed=6), target) != key
+    assert submission_key(_submission(shots=2001), target) != key
+    assert submission_key(_submission(), DeviceTarget("scripted", "other", 5)) != key
+    other = _submission()
+    other.batches[0].circuit.x(1)
+    assert submission_key(other, target) != key
+
+
+def test_jobs_recorded_under_version_1_keys_are_found_and_not_paid_again(tmp_path):
+    """A journal written before key version 2: the run finds the old row by its old key."""
+    from hardware.serialize import dump_result
+    from hardware.submission import dump_submission, legacy_submission_key
+
+    runner, provider = _runner(tmp_path)
+    fresh, other_provider = _runner(tmp_path / "elsewhere")
+    stored = fresh.run(_submission())  # a result to plant
+    target = provider.target()
+    legacy = legacy_submission_key(_submission(), target)
+    assert legacy.startswith("qmlh-") and not legacy.startswith("qmlh-v2-")
+    runner.journal.record(legacy, provider="scripted", device="sim", payload=dump_submission(_submission()), summary={})
+    runner.journal.set_submitted(legacy, "scripted-old")
+    runner.journal.store_result(legacy, dump_result(stored))
+    again = runner.run(_submission())
+    assert again.counts == stored.counts
+    assert provider.submissions() == [] and len(runner.journal.list()) == 1
+    runner.run(_submission(seed=9))  # new work is keyed with version 2
+    assert len(provider.submissions()) == 1 and runner.journal.list()[-1].key.startswith("qmlh-v2-")
+    assert len(other_provider.submissions()) == 1

@@ -1,8 +1,9 @@
 """Training through the whole hardware path on the vendors' own offline stand-ins: IBM's local testing
 mode on a fake device (a real calibration snapshot, its noise included) and Braket's local simulator.
 
-Each step: transpile (once), one submission with the forward and every parameter-shift circuit,
-the journal, the vendor's client code, counts back to tensors, an optimizer step.
+Each step (marked with ``training_step``, as ``qml.training.fit`` marks its own): transpile (once), one
+submission with the forward and every parameter-shift circuit, the journal, the vendor's client code,
+counts back to tensors, an optimizer step.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from circuits import Z
+from circuits.gradients import training_step
 from circuits.library import data_reuploading
 from hardware.backend import ProviderBackend
 from hardware.journal import Journal
@@ -27,8 +29,9 @@ def _train(backend: ProviderBackend, steps: int = 3) -> tuple[list[float], torch
     losses = []
     for _ in range(steps):
         optimizer.zero_grad()
-        loss = (layer(inputs)[:, 0] - targets).square().mean()
-        loss.backward()
+        with training_step():
+            loss = (layer(inputs)[:, 0] - targets).square().mean()
+            loss.backward()
         optimizer.step()
         losses.append(float(loss.detach()))
     return losses, start, layer.weights["w"].detach()
@@ -52,3 +55,35 @@ def test_a_few_training_steps_on_a_device(tmp_path, spec, options):
     calibrations = 1 if options.get("mitigation") else 0
     assert len(jobs) == 3 + calibrations  # one job per training step (plus the readout calibration)
     assert {job.provider for job in jobs} == {spec.split(":")[0]}
+
+
+def test_fit_sends_one_job_per_training_step_and_no_shifted_circuit_to_validate(tmp_path):
+    """``qml.training.fit`` marks each step with ``training_step``: forward and shifted circuits go as one
+    job; validation (under ``torch.no_grad``) sends forward circuits only."""
+    from hardware.providers.scripted import ScriptedProvider
+    from qml.training import FitConfig, fit
+
+    provider = ScriptedProvider(state_dir=tmp_path / "service", num_qubits=3)
+    lines: list[str] = []
+    backend = ProviderBackend(
+        provider, shots=None, journal=Journal(tmp_path / "journal.sqlite"), poll_interval=0.001, log=lines.append
+    )
+    circuit = data_reuploading(2, 1, inputs="x", weights="w")
+    layer = QuantumLayer(circuit, [Z(0)], backend, generator=torch.Generator().manual_seed(0))
+    inputs = torch.rand(8, 2, generator=torch.Generator().manual_seed(1))
+    targets = torch.rand(8, 1, generator=torch.Generator().manual_seed(2))
+    start = layer.weights["w"].detach().clone()
+    fit(
+        layer,
+        torch.nn.MSELoss(),
+        torch.optim.SGD(layer.parameters(), lr=0.5),
+        (inputs, targets),
+        validation=(inputs[:3], targets[:3]),
+        config=FitConfig(epochs=2, batch_size=4, seed=0, progress=False),
+    )
+    assert not torch.equal(start, layer.weights["w"].detach())
+    # 2 epochs x (2 training steps + 1 validation batch) = 6 jobs, the 4 training ones priced with gradients
+    assert len(provider.submissions()) == 6
+    estimates = [line for line in lines if "circuit executions" in line]
+    assert len(estimates) == 6
+    assert sum("gradient (parameter shift)" in line for line in estimates) == 4

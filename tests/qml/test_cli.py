@@ -238,6 +238,25 @@ def test_help_exits_zero(capsys):
     assert "qubit 0 is the rightmost bit" in capsys.readouterr().out.replace("\n", " ")
 
 
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["train", "--help"], ["jobs", "--help"]])
+def test_help_loads_no_torch_and_no_vendor_sdk(args):
+    """``qml --help`` is instant (docs/cli.md): torch and the SDKs load when a command runs, not before."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['qml', *{args!r}]\n"
+        "try:\n"
+        "    runpy.run_module('qml', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "heavy = ('torch', 'numpy', 'scipy', 'qiskit', 'qiskit_aer', 'pennylane', 'matplotlib', 'sklearn')\n"
+        "print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "usage: qml" in done.stdout
+    assert done.stderr.strip() == "[]"
+
+
 def test_console_entry_point_in_a_fresh_process(tmp_path):
     path = write(tmp_path, BELL)
     done = subprocess.run(

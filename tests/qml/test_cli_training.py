@@ -75,6 +75,34 @@ def test_train_writes_its_outputs_and_refuses_an_existing_directory(tmp_path, ca
     assert "belongs to a different run (seed: 2 -> 3)" in capsys.readouterr().err
 
 
+def test_train_refuses_an_output_path_that_is_a_file_before_training(tmp_path, capsys):
+    afile = tmp_path / "results.txt"
+    afile.write_text("keep me")
+    assert main(["train", "regression", "--quick", "--out", str(afile)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"qml train: error: Output directory {afile} is a file, not a directory; " + (
+        "choose another --out (out_dir).\n"
+    )
+    assert "epoch" not in captured.out and afile.read_text() == "keep me"
+
+
+def test_resume_with_fewer_or_the_same_epochs(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "regression", "--quick", "--out", str(out), "--seed", "1"]
+    assert main([*base, "--epochs", "2"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--epochs", "1", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "has already trained 2 epochs; a resumed run cannot be shorter than that (epochs=1)" in err
+    assert "Resume with --epochs 2 to finish it without training" in err
+    assert main([*base, "--epochs", "2", "--resume"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"nothing to train: the run in {out} has all its 2 epochs " + (
+        "(resume with more than 2 epochs to train on)"
+    )
+    assert lines[-1].startswith("regression: 2 epochs in")
+
+
 def test_classifier_quick_learns_and_plots_a_confusion_matrix(tmp_path, capsys):
     out = tmp_path / "clf"
     assert main(["train", "classifier", "--quick", "--no-progress", "--out", str(out)]) == 0

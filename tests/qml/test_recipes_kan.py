@@ -6,10 +6,10 @@ import pytest
 
 from circuits import TorchBackend
 from qml.cli import main
-from qml.recipes import RECIPES, run_recipe
+from qml.recipes import recipe_names, run_recipe
 from qml.recipes.compare import compare_recipes, markdown_table
 
-KAN_RECIPES = [name for name in RECIPES if name.startswith(("qkan-", "fkan-", "mlp-", "cnn-"))]
+KAN_RECIPES = [name for name in recipe_names() if name.startswith(("qkan-", "fkan-", "mlp-", "cnn-"))]
 
 
 def test_the_issue_5_recipes_are_registered():
@@ -31,6 +31,11 @@ def test_compare_table(capsys):
     table = markdown_table(rows)
     assert table.splitlines()[0] == "| recipe | trainable parameters | test_mae | test_mse | seconds per run | seeds |"
     assert " ± " in table.splitlines()[2]
-    assert main(["compare", "mlp-sinc20", "--seeds", "0", "--quick", "--epochs", "1"]) == 0
-    assert "| mlp-sinc20 | 1153 |" in capsys.readouterr().out
+    assert main(["compare", "mlp-sinc20", "--seeds", "0,1", "--quick", "--epochs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "| mlp-sinc20 | 1153 |" in captured.out and "qml compare" not in captured.out
+    progress = captured.err.splitlines()  # one line before the runs, one per run
+    assert progress[0] == "qml compare: 1 recipe(s) x 2 seed(s): 2 run(s)"
+    assert [line.split(":")[1] for line in progress[1:]] == [" [1/2] mlp-sinc20, seed 0", " [2/2] mlp-sinc20, seed 1"]
+    assert all("test_mse" in line and line.endswith(" s)") for line in progress[1:])
     assert main(["compare", "nope"]) == 2

@@ -14,7 +14,7 @@ from qiskit_aer.noise import NoiseModel, depolarizing_error
 from circuits import Circuit, ParameterVector, PauliSum, Projector, TorchBackend, X, Y, Z
 from circuits.backend import Expectation
 from circuits.backends.aer import AerBackend, AerOptions
-from circuits.errors import BackendUnavailableError
+from circuits.errors import BackendUnavailableError, SimulationMemoryError
 from circuits.ir.observables import I
 from circuits.testing import random_circuit
 
@@ -430,3 +430,66 @@ def test_per_binding_circuits_match_runtime_binding():
     torch.testing.assert_close(
         plain.expval(circuit, OBSERVABLES, values), REF.expval(circuit, OBSERVABLES, values), atol=1e-10, rtol=0
     )
+
+
+# -- what a forward pass sends; sizes refused before anything runs (issue 10, items 1 and 7) ----------
+
+
+def test_a_forward_pass_sends_no_shifted_circuit(monkeypatch):
+    """Weights that require grad, no backward: only the forward bindings go to Aer, in any mode."""
+    from circuits.gradients import training_step
+    from circuits.library import data_reuploading
+
+    backend = AerBackend(shots=100, seed=1)
+    rows: list[int] = []
+    execute = backend._execute
+    monkeypatch.setattr(backend, "_execute", lambda c, v, b, m, **k: rows.append(b) or execute(c, v, b, m, **k))
+    circuit = data_reuploading(2, 2, inputs="x", weights="w")
+    weights = torch.linspace(-1, 1, circuit.parameters["w"], dtype=torch.float64, requires_grad=True)
+    inputs = torch.rand(4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    backend.expval(circuit, [Z(0), X(1)], {"x": inputs, "w": weights})
+    with training_step():  # Aer is not eager: a marked step changes nothing either
+        out = backend.expval(circuit, [Z(0), X(1)], {"x": inputs, "w": weights})
+    assert rows == [4, 4]
+    out.sum().backward()
+    assert len(rows) == 3 and rows[2] > 4 and weights.grad is not None
+
+
+def test_too_many_qubits_give_the_memory_estimate_not_a_transpiler_error():
+    with pytest.raises(SimulationMemoryError, match=r"cannot simulate 45 qubits: the 2\*\*45-amplitude state vector"):
+        AerBackend().probs(Circuit(45).h(0))
+    with pytest.raises(SimulationMemoryError, match=r"needs about 512.0 TiB, but Qiskit Aer allows at most \d+ qubits"):
+        AerBackend().expval(Circuit(45).h(0), Z(0))
+    with pytest.raises(SimulationMemoryError, match="cannot simulate 20 qubits: the 2\\*\\*40-entry density matrix"):
+        AerBackend(method="density_matrix").expval(Circuit(20).h(0), Z(0))
+    with pytest.raises(SimulationMemoryError, match="matrix_product_state'\\) simulates at most 63 qubits"):
+        AerBackend(method="matrix_product_state").expval(Circuit(70).h(0), Z(0))
+    wide = AerBackend(method="matrix_product_state").expval(Circuit(45).h(0).cx(0, 44), Z(0) @ Z(44))
+    torch.testing.assert_close(wide, torch.ones(1, 1, dtype=torch.float64))  # MPS is exempt from the estimate
+
+
+def test_the_command_line_reports_the_memory_estimate(tmp_path, capsys):
+    from qml.cli import main
+
+    path = tmp_path / "wide.qasm"
+    path.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[50];\nh q[0];\ncx q[0],q[49];\n')
+    assert main(["run", str(path), "--backend", "aer"]) == 2
+    error = capsys.readouterr().err
+    assert re.search(r"cannot simulate 50 qubits: the 2\*\*50-amplitude state vector needs about [\d.]+ PiB", error)
+    assert "Traceback" not in error and "coupling_map" not in error
+    assert main(["run", str(path), "--backend", "aer", "--shots", "1000"]) == 2
+    assert "cannot simulate 50 qubits" in capsys.readouterr().err
+    bell = tmp_path / "bell.qasm"
+    bell.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\ncx q[0],q[1];\n')
+    assert main(["run", str(bell), "--backend", "aer", "--shots", "1000000000000"]) == 2
+    assert "Samples(shots=1000000000000) of 2 qubit(s)" in capsys.readouterr().err  # Backend.run's check, first
+
+
+def test_huge_shot_counts_are_refused_before_sampling():
+    circuit = Circuit(2).h(0).cx(0, 1)
+    with pytest.raises(ValueError, match=r"AerBackend: 1000000000000 shots x 2 circuit execution\(s\) .* would take"):
+        AerBackend(shots=10**12).expval(circuit, [Z(0), X(0)])  # counts: bounded memory, but hours of sampling
+    with pytest.raises(SimulationMemoryError, match=r"Samples\(shots=1000000000000\) of 2 qubit\(s\)"):
+        AerBackend().sample(circuit, shots=10**12)  # Backend.run's check comes first
+    with pytest.raises(ValueError, match="would take"):
+        AerBackend(shots=10**12).probs(circuit)

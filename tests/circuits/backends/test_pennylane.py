@@ -10,7 +10,7 @@ import torch
 from circuits import Circuit, ParameterVector, PauliSum, Projector, TorchBackend, X, Y, Z
 from circuits.backend import Expectation, Probabilities, Samples, StateVector
 from circuits.backends.pennylane import PennyLaneBackend, PennyLaneOptions, installed_devices
-from circuits.errors import BackendUnavailableError
+from circuits.errors import BackendUnavailableError, SimulationMemoryError
 from circuits.gradients import slot_circuit
 from circuits.sim.reference import reference_state
 from circuits.testing import random_circuit
@@ -303,3 +303,32 @@ def test_options_are_frozen_and_repr():
     with pytest.raises(TypeError):
         backend.options.device_options["x"] = 1
     assert repr(backend) == "PennyLaneBackend('lightning.qubit', shots=10, seed=2)"
+
+
+def test_a_forward_pass_sends_no_shifted_circuit(monkeypatch):
+    """Weights that require grad, no backward (even inside a marked training step): forward tapes only."""
+    from circuits.gradients import training_step
+
+    backend = PennyLaneBackend("default.qubit")
+    rows: list[int] = []
+    execute = backend._execute
+    monkeypatch.setattr(backend, "_execute", lambda d, c, v, b, m: rows.append(b) or execute(d, c, v, b, m))
+    theta = ParameterVector("theta", 2)
+    circuit = Circuit(2).ry(theta[0], 0).cx(0, 1).rx(theta[1], 1)
+    weights = torch.tensor([0.3, -0.7], dtype=torch.float64, requires_grad=True)
+    backend.expval(circuit, [Z(0), X(1)], {"theta": weights.expand(4, 2)})
+    with training_step():
+        out = backend.expval(circuit, [Z(0), X(1)], {"theta": weights.expand(4, 2)})
+    assert rows == [4, 4]
+    out.sum().backward()
+    assert rows[2] == 4 * 2 * 2 and weights.grad is not None  # the backward: 2 slots x 2 shifts x 4 bindings
+
+
+def test_huge_shot_counts_are_refused_before_the_device_samples():
+    circuit = Circuit(2).h(0).cx(0, 1)
+    with pytest.raises(SimulationMemoryError, match=r"PennyLaneBackend\('default.qubit'\): 1000000000000 shots"):
+        PennyLaneBackend("default.qubit", shots=10**12).expval(circuit, [Z(0)])
+    theta = ParameterVector("theta", 1)
+    batch_of_three = {"theta": torch.tensor([[0.1], [0.2], [0.3]], dtype=torch.float64)}
+    with pytest.raises(SimulationMemoryError, match=r"Samples\(shots=1000000000000\) of 1 qubit\(s\) for a batch of 3"):
+        PennyLaneBackend("default.qubit").sample(Circuit(1).ry(theta[0], 0), batch_of_three, shots=10**12)

@@ -142,7 +142,7 @@ def test_pauli_labels_are_little_endian() -> None:
 
 
 def test_estimator_errors() -> None:
-    with pytest.raises(ValueError, match=r"complex coefficient \(1\+1j\); expected a Hermitian"):
+    with pytest.raises(ValueError, match=r"must be real \(observables are Hermitian\), got the complex value \(1\+1j"):
         pauli_sum_from_qiskit({"XZ": 1 + 1j}, 2)
     with pytest.raises(ValueError, match="has 2 letters, expected 3"):
         pauli_sum_from_qiskit({"XZ": 1.0}, 3)

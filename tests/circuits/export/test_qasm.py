@@ -103,9 +103,11 @@ def test_mid_circuit_measurement_raises():
         qasm2_to_circuit(program)
 
 
-def test_reset_raises():
-    with pytest.raises(QasmError, match="resets are not supported"):
-        qasm2_to_circuit(HEADER2 + "qreg q[1];\nreset q[0];\n")
+def test_initial_resets_are_dropped_and_later_ones_raise():
+    program = HEADER2 + "qreg q[2];\nreset q;\nh q[0];\nreset q[1];\ncx q[0], q[1];\n"
+    assert qasm2_to_circuit(program) == Circuit(2).h(0).cx(0, 1)
+    with pytest.raises(QasmError, match="a reset after an operation on the qubit is not supported"):
+        qasm2_to_circuit(HEADER2 + "qreg q[1];\nx q[0];\nreset q[0];\n")
 
 
 def test_classical_if_raises():
@@ -273,3 +275,19 @@ def test_qasm_version_errors(text, match):
     with pytest.raises(QasmError, match=match):
         qasm_version(text)
     assert qasm_version("OPENQASM 3;\n") == 3
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_leading_byte_order_mark_is_ignored(tmp_path, version):
+    if version == 3 and importlib.util.find_spec("qiskit_qasm3_import") is None:
+        pytest.skip("OpenQASM 3 reading needs qiskit-qasm3-import")
+    header = HEADER2 if version == 2 else HEADER3
+    body = "qreg q[2];\nh q[0];\ncx q[0], q[1];\n" if version == 2 else "qubit[2] q;\nh q[0];\ncx q[0], q[1];\n"
+    path = tmp_path / "bell.qasm"
+    path.write_bytes(b"\xef\xbb\xbf" + (header + body).encode("utf-8"))  # as Windows editors save "UTF-8 with BOM"
+    expected = Circuit(2).h(0).cx(0, 1)
+    assert load_qasm_file(path) == expected
+    text = path.read_text(encoding="utf-8")  # keeps the mark as U+FEFF
+    assert text.startswith("\ufeff")
+    assert qasm_version(text) == version
+    assert (qasm2_to_circuit(text) if version == 2 else qasm3_to_circuit(text)) == expected

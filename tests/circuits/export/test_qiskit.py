@@ -318,13 +318,37 @@ def test_mid_circuit_measurement_raises_even_when_ignoring():
         circuit_from_qiskit(qc, ignore_measurements=True)
 
 
-def test_reset_raises():
-    qc = QuantumCircuit(1)
-    qc.reset(0)
-    with pytest.raises(ValueError, match="resets are not supported") as info:  # ConversionError is a ValueError
-        circuit_from_qiskit(qc)
-    assert isinstance(info.value, ConversionError)
+def test_resets_of_untouched_qubits_are_dropped():
+    qc = QuantumCircuit(2)
+    qc.reset([0, 1])  # the usual preamble: both qubits are still |0>
+    qc.h(0)
+    qc.reset(1)  # qubit 1 is still untouched
+    qc.cx(0, 1)
+    assert circuit_from_qiskit(qc) == Circuit(2).h(0).cx(0, 1)
+
+
+@pytest.mark.parametrize("touch", ["gate", "measure"])
+def test_reset_after_an_operation_raises(touch):
+    qc = QuantumCircuit(2, 2)
+    if touch == "gate":
+        qc.h(1)
+    else:
+        qc.measure(1, 1)
+    qc.reset(1)
+    with pytest.raises(ValueError, match=r"'reset' on qubits \[1\]\): a reset after an operation") as info:
+        circuit_from_qiskit(qc, ignore_measurements=True)
+    assert isinstance(info.value, ConversionError)  # a CircuitError and a ValueError
     assert isinstance(info.value, CircuitError)
+
+
+def test_reset_inside_a_definition_after_a_gate_raises():
+    inner = QuantumCircuit(1, name="prep")
+    inner.x(0)
+    inner.reset(0)
+    qc = QuantumCircuit(1)
+    qc.append(inner.to_instruction(), [0])
+    with pytest.raises(ConversionError, match=r"only resets of qubits still in \|0> \(nothing applied yet\)"):
+        circuit_from_qiskit(qc)
 
 
 def test_classical_control_raises():

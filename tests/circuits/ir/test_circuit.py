@@ -183,3 +183,62 @@ def test_observable_serialization_round_trips():
 
     for obs in (0.5 * Z(0) @ X(2) - Y(1) + 0.25, Projector((2, 0), (1, 0))):
         assert observable_from_dict(json.loads(json.dumps(observable_to_dict(obs)))) == obs
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: Circuit(2).h(1.0),
+            r"Circuit\.h\(qubit\): qubit must be a qubit index \(an int\), got 1\.0 \(float\)\.",
+        ),
+        (lambda: Circuit(2).h(True), r"Circuit\.h\(qubit\): qubit must be a qubit index \(an int\), got True \(bool\)"),
+        (
+            lambda: Circuit(2).rx(0, 0.5),
+            r"Circuit\.rx\(theta, qubit\): qubit must be a qubit index \(an int\), got 0\.5 \(float\) "
+            r"\(angles come first\)",
+        ),
+        (
+            lambda: Circuit(2).rx(0),
+            r"Circuit\.rx\(theta, qubit\) takes 2 argument\(s\) \(theta, qubit\), got \(0\): missing a required "
+            r"argument: 'qubit'",
+        ),
+        (lambda: Circuit(2).cx(0, 1, 2), r"Circuit\.cx\(control, target\) takes 2 argument\(s\).*got \(0, 1, 2\)"),
+        (lambda: Circuit(3).mcx(0, 2), r"Circuit\.mcx\(controls, target\): controls must be a sequence of qubit"),
+        (lambda: Circuit(1).rx("a", 0), r"Circuit\.rx\(theta, qubit\): theta: An angle must be a number"),
+        (lambda: Circuit(1).append("h", 1.0), r"Gate 'h': qubits are an int or a sequence of ints, got 1\.0"),
+        (lambda: Circuit(1).append("rx", 0, 0.5), r"Gate 'rx': params are a sequence of angles.*\(0\.5,\)"),
+    ],
+)
+def test_builder_argument_errors_name_the_signature(build, message):
+    with pytest.raises(TypeError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.complex128(1 + 2j), r"got the complex value np\.complex128\(1\+2j\); gate angles are real"),
+        (1 + 0j, r"got the complex value \(1\+0j\)"),
+        (np.bool_(True), r"got the bool np\.True_"),
+        (True, "got the bool True"),
+    ],
+)
+def test_complex_and_bool_angles_are_refused(value, message):
+    with pytest.raises(TypeError, match=message):
+        Circuit(1).rx(value, 0)
+    with pytest.raises(TypeError, match=message):
+        ParameterVector("x", 1)[0] * value
+
+
+def test_numpy_real_angles_and_bind_values():
+    assert Circuit(1).rx(np.float32(0.5), 0) == Circuit(1).rx(0.5, 0)
+    x = ParameterVector("x", 2)
+    c = Circuit(1).rx(x[0], 0).ry(x[1], 0)
+    import torch
+
+    assert c.bind({"x": torch.tensor([0.5, 1.0])}) == Circuit(1).rx(0.5, 0).ry(1.0, 0)
+    with pytest.raises(TypeError, match="got the complex value"):
+        c.bind({"x": np.array([0.5, 1 + 1j])})
+    with pytest.raises(TypeError, match=r"got a torch\.complex64 tensor"):
+        c.bind({"x": torch.tensor([0.5, 1 + 1j])})

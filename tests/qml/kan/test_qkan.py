@@ -105,24 +105,12 @@ def test_layer_equation():
     torch.testing.assert_close(layer(x), expected, atol=1e-12, rtol=0)
 
 
-def test_single_daruan_against_a_hand_computed_state():
+def test_single_daruan_against_a_hand_computed_state(pz_one_repetition_state):
     """pz, one repetition, edge (0, 0): H, RZ(t00) RY(t01) RZ(w x + b), RZ(t10) RY(t11), then <Z>, by 2x2 matrices."""
     layer = _layer("pz", reps=1, in_dim=1, out_dim=1)
     x = torch.tensor([[0.7]], dtype=torch.float64)
-    t = layer.theta[0, 0].detach()
     w, b = float(layer.preact_weight[0, 0, 0].detach()), float(layer.preact_bias[0, 0, 0].detach())
-
-    def rz(a):
-        phase = complex(math.cos(a / 2), math.sin(a / 2))
-        return torch.tensor([[phase.conjugate(), 0], [0, phase]], dtype=torch.complex128)
-
-    def ry(a):
-        c, s = math.cos(a / 2), math.sin(a / 2)
-        return torch.tensor([[c, -s], [s, c]], dtype=torch.complex128)
-
-    state = torch.tensor([1, 1], dtype=torch.complex128) / math.sqrt(2)
-    for gate in (rz(float(t[0, 0])), ry(float(t[0, 1])), rz(w * 0.7 + b), rz(float(t[1, 0])), ry(float(t[1, 1]))):
-        state = gate @ state
+    state = pz_one_repetition_state(layer.theta[0, 0], w * 0.7 + b)
     expected = float(state[0].abs() ** 2 - state[1].abs() ** 2)
     assert float(layer.activations(x)[0, 0, 0].detach()) == pytest.approx(expected, abs=1e-12)
 

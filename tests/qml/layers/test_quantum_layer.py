@@ -182,3 +182,21 @@ def test_forward_errors():
         layer(torch.tensor(1.0))
     with pytest.raises(TypeError, match=r"expects a torch.Tensor input, got list"):
         layer([[0.1, 0.2]])
+
+
+def test_qiskit_inputs_name_the_converter_and_sparse_pauli_ops_are_observables():
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import SparsePauliOp
+
+    with pytest.raises(
+        TypeError, match=r"QuantumLayer needs a circuits.Circuit, got QuantumCircuit\..*circuit_from_qiskit"
+    ):
+        QuantumLayer(QuantumCircuit(2), [Z(0)], TorchBackend())
+    circuit = reuploading_hea(2, 1, "x", "w")
+    ours = QuantumLayer(circuit, 0.5 * Z(1) - X(0), TorchBackend(), generator=seeded(1))
+    theirs = QuantumLayer(
+        circuit, SparsePauliOp.from_list([("ZI", 0.5), ("IX", -1.0)]), TorchBackend(), generator=seeded(1)
+    )
+    x = torch.rand(3, 2, generator=seeded(2))
+    assert theirs.num_observables == 1
+    torch.testing.assert_close(theirs(x), ours(x), atol=0, rtol=0)

@@ -9,7 +9,7 @@ import torch
 
 import qml.recipes.lstm as lstm_recipes
 from circuits import TorchBackend
-from qml.recipes import RECIPES, RecipeOptions, get_recipe, run_recipe
+from qml.recipes import RecipeOptions, get_recipe, recipe_names, run_recipe
 from qml.recurrent import HQKANLSTMCell, LSTMCell, QKANLSTMCell, QLSTMCell, SequenceRegressor, count_trainable
 
 
@@ -41,7 +41,7 @@ def test_every_model_and_series_is_registered():
         "lstm-narma",
     ]:
         assert name in NAMES
-    assert set(NAMES) <= set(RECIPES)
+    assert set(NAMES) <= set(recipe_names())
     assert get_recipe("qlstm-bessel").batch_size == 16
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 from qml.training import (
+    BEST,
     CHECKPOINT,
     METRICS,
     CheckpointError,
@@ -124,6 +133,9 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path):
 def test_resume_refuses_other_settings_and_missing_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match=r"No checkpoint at .*checkpoint\.pt"):
         _train(tmp_path, epochs=2, resume=True)
+    with pytest.raises(CheckpointError, match=r"No checkpoint at .*never/checkpoint\.pt"):
+        _train(tmp_path / "never", epochs=2, resume=True)
+    assert not (tmp_path / "never").exists()
     _train(tmp_path, epochs=1)
     with pytest.raises(CheckpointError, match=r"different run \(seed: 3 -> 4\)"):
         _train(tmp_path, epochs=2, resume=True, seed=4)
@@ -198,3 +210,192 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r"same first \(sample\) axis, got shapes \(4, 2\), \(3,\)"):
         data = (torch.zeros(4, 2), torch.zeros(3))
         fit(nn.Linear(2, 1), nn.MSELoss(), torch.optim.SGD([torch.zeros(1)], lr=0.1), data, config=FitConfig())
+
+
+# -- output directory, resume and progress rules (issue 10) --------------------------------------
+
+
+def _counting_fit(out_dir, *, epochs=2, resume=False, overwrite=False, verbose=False, progress=False, patience=None):
+    """fit on the small MLP; returns (model, result, number of loss evaluations)."""
+    calls = {"n": 0}
+    base = nn.CrossEntropyLoss()
+
+    def loss_fn(output, target):
+        calls["n"] += 1
+        return base(output, target)
+
+    model = _model()
+    x, y = _data()
+    config = FitConfig(
+        epochs=epochs, batch_size=8, seed=3, progress=progress, verbose=verbose, early_stopping_patience=patience
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    result = fit(
+        model,
+        loss_fn,
+        optimizer,
+        (x[:64], y[:64]),
+        validation=(x[64:], y[64:]),
+        config=config,
+        out_dir=out_dir,
+        resume=resume,
+        overwrite=overwrite,
+    )
+    return model, result, calls["n"]
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_training(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(nn.CrossEntropyLoss, "forward", lambda self, *a: calls.append(1))  # training would call it
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    with pytest.raises(OutputDirectoryError, match=r"notes\.txt is a file, not a directory; choose another --out"):
+        _counting_fit(afile)
+    with pytest.raises(OutputDirectoryError, match=r"notes\.txt/run cannot be written \(Not a directory\)"):
+        _counting_fit(afile / "run")
+    assert calls == [] and afile.read_text() == "mine"
+
+
+def test_an_unwritable_output_directory_is_refused_before_training(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:  # root writes anywhere: refuse the probe file the way a read-only directory would
+        real = tempfile.TemporaryFile
+
+        def refuse(*args, dir=None, **kwargs):
+            if Path(dir) == locked:
+                raise PermissionError(13, "Permission denied")
+            return real(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    else:
+        locked.chmod(0o500)
+    try:
+        with pytest.raises(OutputDirectoryError, match=r"locked cannot be written \(Permission denied\)"):
+            _counting_fit(locked)
+    finally:
+        locked.chmod(0o700)
+    assert list(locked.iterdir()) == []
+
+
+def test_resume_from_a_file_that_is_not_a_resumable_checkpoint(tmp_path):
+    _counting_fit(tmp_path, epochs=1)
+    (tmp_path / CHECKPOINT).write_bytes((tmp_path / BEST).read_bytes())  # best.pt: weights only
+    with pytest.raises(
+        CheckpointError, match=r"checkpoint\.pt is a qml-hybrid checkpoint without optimizer, scheduler"
+    ):
+        _counting_fit(tmp_path, epochs=2, resume=True)
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, tmp_path / CHECKPOINT)
+    with pytest.raises(
+        CheckpointError, match=r"is not a qml-hybrid checkpoint .*found a dict with keys \['state_dict'\]"
+    ):
+        _counting_fit(tmp_path, epochs=2, resume=True)
+    torch.save(torch.zeros(3), tmp_path / CHECKPOINT)
+    with pytest.raises(CheckpointError, match=r"is not a qml-hybrid checkpoint .*found a Tensor"):
+        _counting_fit(tmp_path, epochs=2, resume=True)
+
+
+def test_resume_cannot_shorten_a_run(tmp_path):
+    _counting_fit(tmp_path, epochs=3)
+    before = (tmp_path / CHECKPOINT).read_bytes()
+    with pytest.raises(CheckpointError, match=r"has already trained 3 epochs; a resumed run cannot be shorter .*=2\)"):
+        _counting_fit(tmp_path, epochs=2, resume=True)
+    assert (tmp_path / CHECKPOINT).read_bytes() == before
+
+
+def test_resuming_a_finished_run_trains_nothing_and_says_so(tmp_path, capsys):
+    trained, _, _ = _counting_fit(tmp_path, epochs=3)
+    resumed, result, calls = _counting_fit(tmp_path, epochs=3, resume=True, verbose=True)
+    assert calls == 0 and _same_weights(trained, resumed) and len(result.history) == 3
+    assert f"nothing to train: the run in {tmp_path} has all its 3 epochs" in capsys.readouterr().out
+
+
+def test_resuming_an_early_stopped_run_trains_nothing(tmp_path, capsys):
+    model = nn.Linear(3, 2)
+    x, y = _data()
+    config = FitConfig(epochs=20, batch_size=16, early_stopping_patience=3, progress=False, verbose=False)
+
+    def run(epochs, resume):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # nothing improves after the first epoch
+        config_now = dataclasses.replace(config, epochs=epochs, verbose=resume)
+        return fit(model, nn.CrossEntropyLoss(), optimizer, (x, y), validation=(x, y), config=config_now,
+                   out_dir=tmp_path, resume=resume)  # fmt: skip
+
+    assert len(run(20, resume=False).history) == 4
+    for epochs in (20, 30):  # a run that never stopped would have stopped at epoch 4 as well
+        resumed = run(epochs, resume=True)
+        assert resumed.stopped_early and len(resumed.history) == 4 and resumed.best_epoch == 1
+        assert "nothing to train: the run in" in capsys.readouterr().out
+
+
+def test_a_kill_between_best_and_checkpoint_in_the_first_epoch_leaves_a_restartable_directory(tmp_path, monkeypatch):
+    fit_module = sys.modules["qml.training.fit"]
+    save = fit_module.save_checkpoint
+
+    def killed_before_the_checkpoint(path, payload):
+        if Path(path).name == CHECKPOINT:
+            raise KeyboardInterrupt  # stands for SIGKILL: best.pt is written, checkpoint.pt is not
+        return save(path, payload)
+
+    monkeypatch.setattr(fit_module, "save_checkpoint", killed_before_the_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        _counting_fit(tmp_path / "run", epochs=2)
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [BEST]
+    with pytest.raises(CheckpointError, match=r"stopped during its first epoch \(it left best\.pt\).*without --resume"):
+        _counting_fit(tmp_path / "run", epochs=2, resume=True)
+    restarted, result, _ = _counting_fit(tmp_path / "run", epochs=2, verbose=True)
+    clean, _, _ = _counting_fit(tmp_path / "clean", epochs=2)
+    assert _same_weights(restarted, clean) and len(result.history) == 2
+
+
+def test_a_plain_run_says_it_replaced_first_epoch_leftovers(tmp_path, capsys):
+    (tmp_path / BEST).write_bytes(b"left by a killed run")
+    (tmp_path / METRICS).write_text('{"epoch": 1}\n')
+    _counting_fit(tmp_path, epochs=1, verbose=True)
+    assert f"replaced metrics.jsonl, best.pt in {tmp_path}, left by a run stopped during its first epoch" in (
+        capsys.readouterr().out
+    )
+    assert load_checkpoint(tmp_path / BEST)["epoch"] == 1 and len(read_metrics(tmp_path / METRICS)) == 1
+
+
+def test_temporary_files_of_killed_writes_are_removed_by_the_next_run(tmp_path):
+    """A process SIGKILLed inside write_atomic leaves its temporary file; the next run in the directory deletes it."""
+    script = (  # loads qml/training/files.py alone (standard library only), so the process starts fast
+        "import importlib.util, os, signal, sys\n"
+        "spec = importlib.util.spec_from_file_location('files', sys.argv[1])\n"
+        "files = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(files)\n"
+        "def die(file):\n"
+        "    file.write(b'partial')\n"
+        "    file.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "files.write_atomic(sys.argv[2], die)\n"
+    )
+    source = Path(sys.modules["qml.training.files"].__file__)
+    for name in (CHECKPOINT, BEST, METRICS):
+        done = subprocess.run([sys.executable, "-c", script, str(source), str(tmp_path / name)], timeout=60)
+        assert done.returncode == -signal.SIGKILL
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert len(leftovers) == 3 and all(name.startswith(".") and name.endswith(".tmp") for name in leftovers)
+    (tmp_path / ".notes.tmp").write_text("not ours")
+    _counting_fit(tmp_path, epochs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.tmp", BEST, CHECKPOINT, METRICS]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bars_only_on_a_terminal_epoch_lines_always(tmp_path, capsys, monkeypatch):
+    _counting_fit(None, epochs=2, progress=True, verbose=True)
+    captured = capsys.readouterr()
+    assert captured.err == ""  # redirected: no bar
+    lines = captured.out.splitlines()
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    _counting_fit(None, epochs=2, progress=True, verbose=True)
+    assert "epoch 1/2" in terminal.getvalue() and "batch" in terminal.getvalue()  # the bar, on the terminal
+    assert len(capsys.readouterr().out.splitlines()) == 2
