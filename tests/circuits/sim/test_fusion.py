@@ -265,6 +265,39 @@ def test_parametrized_single_qubit_runs_still_absorb_constant_gates():
     assert [(s.kind, s.tensor) for s in compile_plan(circuit).steps] == [("matrix", 0), ("matrix", -1), ("matrix", 0)]
 
 
+def test_rotation_layers_fuse_in_threes_from_twelve_qubits(monkeypatch):
+    """Fused single-qubit steps on neighbouring qubits: 8 x 8 steps from 12 qubits; values and gradients of
+    both differentiation paths agree with the same circuit compiled without the kron steps."""
+    from circuits.library import reuploading_hea
+    from circuits.sim import plan as plan_module
+    from circuits.sim import torch_backend
+
+    n = 13
+    circuit = reuploading_hea(n, 1, ParameterVector("x", n), ParameterVector("w", 2 * n))
+    assert _kinds(circuit) == [("matrix", 3)] * 4 + [("matrix", 1), ("monomial", n)]
+    gen = torch.Generator().manual_seed(4)
+    x = torch.rand(3, n, generator=gen, dtype=torch.float64)
+    w = torch.rand(2 * n, generator=gen, dtype=torch.float64, requires_grad=True)
+    observables = [Z(0), Z(n - 1) @ X(5)]
+
+    def run(method: str):
+        out = TorchBackend(dtype=torch.complex128, diff_method=method).expval(circuit, observables, {"x": x, "w": w})
+        return out.detach(), torch.autograd.grad(out.sum(), w)[0]
+
+    fused = {method: run(method) for method in ("adjoint", "backprop")}
+    monkeypatch.setattr(plan_module, "_PAIR_FUSION_MIN_QUBITS", 100)
+    monkeypatch.setattr(plan_module, "_TRIPLE_FUSION_MIN_QUBITS", 100)
+    torch_backend._cached_plan.cache_clear()
+    try:
+        assert _kinds(circuit) == [("matrix", 1)] * n + [("monomial", n)]
+        plain = run("backprop")
+    finally:
+        torch_backend._cached_plan.cache_clear()
+    for out, grad in fused.values():
+        torch.testing.assert_close(out, plain[0], atol=1e-12, rtol=0)
+        torch.testing.assert_close(grad, plain[1], atol=1e-12, rtol=0)
+
+
 # -- compilation is linear in the number of gates --------------------------------------------------------
 
 
