@@ -95,6 +95,22 @@ def _run_forward(
     return state
 
 
+def _undo_constant(
+    step: Step, operand: torch.Tensor, pair: torch.Tensor, out: torch.Tensor, rows: int, num_qubits: int
+) -> None:
+    """Un-apply a constant step to the stacked ``[conj(psi); phi]`` into ``out``, one half at a time.
+
+    ``conj(psi) <- conj(U^dagger psi) = U^T conj(psi)`` and ``phi <- U^dagger phi`` (for a diagonal:
+    ``D`` and ``conj(D)``); a shared operand takes the single-matrix kernels, with no per-sample copy.
+    """
+    if step.kind == "diagonal":
+        apply_diagonal(pair[:rows], operand, step.qubits, num_qubits, out[:rows])
+        apply_diagonal(pair[rows:], operand.conj(), step.qubits, num_qubits, out[rows:])
+    else:
+        apply_matrix(pair[:rows], operand.mT, step.qubits, num_qubits, out[:rows])
+        apply_matrix(pair[rows:], operand.mH, step.qubits, num_qubits, out[rows:])
+
+
 def _stacked(conj_part: torch.Tensor, plain_part: torch.Tensor, rows: int) -> torch.Tensor:
     """Operands for the stacked ``[conj(psi); phi]`` batch (``2 * rows`` states) of the adjoint sweep."""
     shape = (rows, *plain_part.shape[1:])
@@ -142,9 +158,13 @@ class _AdjointSimulation(torch.autograd.Function):
                     source, _, pair_phase = inv
                     pair, spare = apply_monomial(pair, source, None, spare), pair
                     if pair_phase is not None:
-                        pair.view(2, here, -1).mul_(pair_phase)
+                        pair.view(2, -1, source.shape[0]).mul_(pair_phase)
                     continue
                 operand = _step_operand(step, tensors, const, rows)
+                if step.tensor < 0:  # constant: one operand for every sample, so each half takes its own
+                    _undo_constant(step, operand, pair, spare, here, n)
+                    pair, spare = spare, pair
+                    continue
                 wanted = step.tensor >= 0 and needs[step.tensor]
                 if step.kind == "diagonal":  # conj(psi) <- D conj(psi), phi <- conj(D) phi
                     both = _stacked(operand, operand.conj(), here)

@@ -16,8 +16,14 @@ the contiguous runs a gate mixes (measured on 2 CPU cores, torch 2.13; see
 docs/performance.md):
 
 * ``R >= 128`` or tiny states: one broadcast ``matmul`` on the ``(B, L, d, R)`` view;
-* ``R`` in ``{2, 4}``: one ``matmul`` against the block matrix ``kron(M, I_R)``;
-* otherwise (``R == 1`` or ``8 <= R <= 64``, single-qubit gates): four elementwise ops.
+* ``R`` in ``{2, 4}`` (single-qubit gates), or ``d * R <= 32`` or ``R <= 2`` (wider gates): one
+  ``matmul`` against the block matrix ``kron(M, I_R)``;
+* other wider gates: the broadcast ``matmul``;
+* a single-qubit gate on the last qubit (``R == 1``): ``I (x) M`` on the last two qubits, one GEMM;
+* otherwise (``8 <= R <= 64``, single-qubit gates): four elementwise ops.
+
+Gates on qubits that are not one contiguous run move them to the front through a permuted copy of
+the state whose axes are coalesced into runs (:func:`_front_layout`).
 
 On CUDA the batched GEMMs of small matrices are far from the memory bandwidth (cuBLAS picks
 tile shapes for large matrices; measured on an H200 with benchmarks/gpu_kernels.py, see
@@ -28,7 +34,9 @@ or ``d == 2``).
 
 from __future__ import annotations
 
+import functools
 import itertools
+import threading
 from collections.abc import Sequence
 
 import torch
@@ -55,23 +63,88 @@ def _is_contiguous_run(qubits: Sequence[int]) -> bool:
     return all(b == a + 1 for a, b in itertools.pairwise(qubits))
 
 
-def _move_to_front(state: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
-    """``(B, 2**n)`` -> ``(B, 2**k, 2**(n-k))`` with ``qubits`` (in order) as the row index."""
+@functools.lru_cache(maxsize=4096)
+def _front_layout(qubits: tuple[int, ...], num_qubits: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The state's axes coalesced into runs, and the order that puts ``qubits`` (in order) first.
+
+    A run is a maximal stretch of qubits that are all outside ``qubits``, or all inside and in the
+    same order there: a 2-qubit gate on qubits 0 and 17 of 18 sees a ``(2, 2**16, 2)`` view, not 18
+    axes of size 2 (torch copies few large axes many times faster than many small ones).
+
+    Returns:
+        ``(sizes, order)``: the run sizes in state order, and the permutation of the runs that
+        lists the runs of ``qubits`` in gate order, then the others in state order.
+    """
+    position = {q: i for i, q in enumerate(qubits)}
+    runs: list[tuple[int, int, bool]] = []  # (first qubit, length, inside)
+    q = 0
+    while q < num_qubits:
+        inside = q in position
+        length = 1
+        while q + length < num_qubits and ((q + length) in position) == inside:
+            if inside and position[q + length] != position[q] + length:
+                break
+            length += 1
+        runs.append((q, length, inside))
+        q += length
+    sizes = tuple(2**length for _, length, _ in runs)
+    inside_runs = sorted((i for i, run in enumerate(runs) if run[2]), key=lambda i: position[runs[i][0]])
+    order = (*inside_runs, *(i for i, run in enumerate(runs) if not run[2]))
+    return sizes, order
+
+
+_SCRATCH = threading.local()
+_SCRATCH_MAX_BYTES = 1 << 30
+"""Largest state for which kernels writing into ``out`` keep reusable scratch buffers (CPU only)."""
+
+
+def _scratch(slot: int, like: torch.Tensor) -> torch.Tensor:
+    """A reusable buffer with ``like``'s shape, dtype and device (contents undefined).
+
+    Only for kernels that write into ``out`` (autograd off): on CPU a fresh state-sized tensor costs more in
+    page faults than the copy it holds. One buffer per slot, dtype and device, per thread.
+    """
+    nbytes = like.numel() * like.element_size()
+    if like.device.type != "cpu" or nbytes > _SCRATCH_MAX_BYTES:
+        return torch.empty_like(like)
+    buffers = _SCRATCH.__dict__.setdefault("buffers", {})
+    key = (slot, like.dtype)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.numel() < like.numel():
+        buffer = buffers[key] = torch.empty(like.numel(), dtype=like.dtype)
+    return buffer[: like.numel()].view(like.shape)
+
+
+def _move_to_front(
+    state: torch.Tensor, qubits: Sequence[int], num_qubits: int, buffer: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``(B, 2**n)`` -> ``(B, 2**k, 2**(n-k))`` with ``qubits`` (in order) as the row index.
+
+    A copy; into ``buffer`` when given.
+    """
     batch = state.shape[0]
-    rest = [q for q in range(num_qubits) if q not in qubits]
-    order = [0, *(1 + q for q in qubits), *(1 + q for q in rest)]
-    tensor = state.reshape(batch, *([2] * num_qubits)).permute(order)
-    return tensor.reshape(batch, 2 ** len(qubits), 2 ** len(rest))
+    sizes, order = _front_layout(tuple(qubits), num_qubits)
+    tensor = state.reshape(batch, *sizes).permute(0, *(1 + i for i in order))
+    if buffer is not None:
+        buffer.view(tensor.shape).copy_(tensor)
+        return buffer.view(batch, 2 ** len(qubits), -1)
+    return tensor.reshape(batch, 2 ** len(qubits), -1)
 
 
-def _move_back(block: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
-    """Inverse of :func:`_move_to_front`."""
+def _move_back(
+    block: torch.Tensor, qubits: Sequence[int], num_qubits: int, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Inverse of :func:`_move_to_front`, written into ``out`` when given."""
     batch = block.shape[0]
-    rest = [q for q in range(num_qubits) if q not in qubits]
-    order = [*qubits, *rest]
-    inverse = [0, *(1 + order.index(q) for q in range(num_qubits))]
-    tensor = block.reshape(batch, *([2] * num_qubits)).permute(inverse)
-    return tensor.reshape(batch, 2**num_qubits)
+    sizes, order = _front_layout(tuple(qubits), num_qubits)
+    inverse = [0] * len(order)
+    for i, axis in enumerate(order):
+        inverse[axis] = i
+    moved = block.reshape(batch, *(sizes[i] for i in order))
+    if out is not None:
+        out.view(batch, *sizes).copy_(moved.permute(0, *(1 + i for i in inverse)))
+        return out
+    return moved.permute(0, *(1 + i for i in inverse)).reshape(batch, 2**num_qubits)
 
 
 def _kron_eye(matrix: torch.Tensor, size: int) -> torch.Tensor:
@@ -79,13 +152,6 @@ def _kron_eye(matrix: torch.Tensor, size: int) -> torch.Tensor:
     d = matrix.shape[-1]
     eye = torch.eye(size, dtype=matrix.dtype, device=matrix.device)
     return (matrix[..., :, None, :, None] * eye[:, None, :]).reshape(*matrix.shape[:-2], d * size, d * size)
-
-
-def _finish(result: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
-    if out is None:
-        return result.reshape(result.shape[0], -1)
-    out.copy_(result.reshape(out.shape))
-    return out
 
 
 def apply_matrix(
@@ -103,19 +169,29 @@ def apply_matrix(
     batch, k = state.shape[0], len(qubits)
     d = 2**k
     if not _is_contiguous_run(qubits):
-        block = _move_to_front(state, qubits, num_qubits)
-        return _finish(_move_back(torch.matmul(matrix, block), qubits, num_qubits), out)
+        if out is None:
+            return _move_back(torch.matmul(matrix, _move_to_front(state, qubits, num_qubits)), qubits, num_qubits)
+        block = _move_to_front(state, qubits, num_qubits, _scratch(0, state))
+        result = _scratch(1, state).view(block.shape)
+        torch.matmul(matrix, block, out=result)
+        return _move_back(result, qubits, num_qubits, out)
+    tiny = state.numel() <= _TINY_STATE
+    if k == 1 and qubits[0] == num_qubits - 1 > 0 and not tiny and state.device.type not in ELEMENTWISE_DEVICES:
+        # the last qubit: I (x) M on the last two is one GEMM, 2 to 2.5x faster than four strided elementwise ops
+        eye = torch.eye(2, dtype=matrix.dtype, device=matrix.device)
+        wide = (eye[:, None, :, None] * matrix[:, None, :, None, :]).reshape(matrix.shape[0], 4, 4)
+        return apply_matrix(state, wide, (num_qubits - 2, num_qubits - 1), num_qubits, out)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     view = state.view(batch, left, d, right)
-    tiny = state.numel() <= _TINY_STATE
     gpu_form = state.device.type in ELEMENTWISE_DEVICES and k == 1 and not tiny
-    if not gpu_form and (right >= 128 or tiny or (k > 1 and right > 8)):
+    block_form = k > 1 and (right <= 2 or d * right <= 32)
+    if not gpu_form and (right >= 128 or tiny or (k > 1 and not block_form)):
         operand = matrix.view(matrix.shape[0], 1, d, d)
         if out is None:
             return torch.matmul(operand, view).reshape(batch, -1)
         torch.matmul(operand, view, out=out.view(batch, left, d, right))
         return out
-    if not gpu_form and (right in (2, 4) or k > 1):  # k > 1 here means right <= 8
+    if not gpu_form and (right in (2, 4) or block_form):
         block = (_kron_eye(matrix, right) if right > 1 else matrix).mT  # (B or 1, d*R, d*R)
         width = d * right
         if block.shape[0] == 1:  # shared matrix: one GEMM over every row of every sample
@@ -156,8 +232,9 @@ def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[
     batch, k = phi.shape[0], len(qubits)
     d = 2**k
     if not _is_contiguous_run(qubits):
-        a = _move_to_front(phi, qubits, num_qubits)
-        b = _move_to_front(psi_conj, qubits, num_qubits)
+        grad_mode = torch.is_grad_enabled()
+        a = _move_to_front(phi, qubits, num_qubits, None if grad_mode else _scratch(0, phi))
+        b = _move_to_front(psi_conj, qubits, num_qubits, None if grad_mode else _scratch(1, psi_conj))
         return torch.matmul(a, b.mT)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
     single = phi.dtype in (torch.complex64, torch.float32)
@@ -198,16 +275,41 @@ def _product_gradient(phi: torch.Tensor, psi_conj: torch.Tensor) -> torch.Tensor
     return total
 
 
-def _expand_diagonal(diagonal: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
-    """``(B, 2**k)`` diagonal on ``qubits`` -> ``(B, 2, 1, 2, ...)`` broadcastable against ``(B, 2, ..., 2)``."""
-    batch, k = diagonal.shape[0], len(qubits)
-    tensor = diagonal.reshape(batch, *([2] * k))
-    order = sorted(range(k), key=lambda i: qubits[i])
-    tensor = tensor.permute(0, *(1 + i for i in order))
-    shape = [1] * num_qubits
-    for q in qubits:
-        shape[q] = 2
-    return tensor.reshape(batch, *shape)
+@functools.lru_cache(maxsize=4096)
+def _diagonal_layout(
+    qubits: tuple[int, ...], num_qubits: int
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
+    """Coalesced views for a diagonal on ``qubits``.
+
+    Returns:
+        ``(state_sizes, table_sizes, order)``: the state viewed as runs of qubits that are all in
+        ``qubits`` or all outside; the diagonal's view against it (size 1 on the outside runs);
+        and the permutation that sorts ``qubits`` (``None`` when they are sorted already).
+    """
+    kept = sorted(qubits)
+    inside = set(kept)
+    state_sizes: list[int] = []
+    table_sizes: list[int] = []
+    q = 0
+    while q < num_qubits:
+        flag = q in inside
+        length = 1
+        while q + length < num_qubits and ((q + length) in inside) == flag:
+            length += 1
+        state_sizes.append(2**length)
+        table_sizes.append(2**length if flag else 1)
+        q += length
+    order = None if list(qubits) == kept else tuple(sorted(range(len(qubits)), key=lambda i: qubits[i]))
+    return tuple(state_sizes), tuple(table_sizes), order
+
+
+def _sorted_diagonal(diagonal: torch.Tensor, qubits: tuple[int, ...], order: tuple[int, ...] | None) -> torch.Tensor:
+    """``(B, 2**k)`` diagonal on ``qubits`` -> the same diagonal with its qubits in ascending order."""
+    if order is None:
+        return diagonal
+    batch = diagonal.shape[0]
+    tensor = diagonal.reshape(batch, *([2] * len(qubits))).permute(0, *(1 + i for i in order))
+    return tensor.reshape(batch, -1)
 
 
 def apply_diagonal(
@@ -219,6 +321,9 @@ def apply_diagonal(
 ) -> torch.Tensor:
     """Multiply by a diagonal gate given by its diagonal on ``qubits`` (empty for a global phase).
 
+    The state is viewed as runs of qubits inside or outside ``qubits`` (few large axes, which
+    torch's elementwise kernels handle many times faster than one axis per qubit).
+
     Shape:
         state: ``(B, 2**n)``; diagonal: ``(B or 1, 2**k)``. Returns ``(B, 2**n)``.
     """
@@ -227,8 +332,10 @@ def apply_diagonal(
         factor = diagonal.reshape(diagonal.shape[0], 1)
         view = state
     else:
-        factor = _expand_diagonal(diagonal, qubits, num_qubits)
-        view = state.view(batch, *([2] * num_qubits))
+        qubits = tuple(qubits)
+        state_sizes, table_sizes, order = _diagonal_layout(qubits, num_qubits)
+        factor = _sorted_diagonal(diagonal, qubits, order).reshape(diagonal.shape[0], *table_sizes)
+        view = state.view(batch, *state_sizes)
     if out is None:
         return (view * factor).reshape(batch, -1)
     torch.mul(view, factor, out=out.view(view.shape))
@@ -244,13 +351,18 @@ def diagonal_gradient(
         phi, psi_conj: ``(B, 2**n)``. Returns ``(B, 2**k)``.
     """
     batch = phi.shape[0]
-    product = (phi * psi_conj).view(batch, *([2] * num_qubits))
     if not qubits:
-        return product.reshape(batch, -1).sum(-1, keepdim=True)
-    others = [1 + q for q in range(num_qubits) if q not in qubits]
-    reduced = product.sum(dim=others) if others else product
-    kept = sorted(qubits)
-    reduced = reduced.permute(0, *(1 + kept.index(q) for q in qubits))
+        return (phi * psi_conj).sum(-1, keepdim=True)
+    qubits = tuple(qubits)
+    state_sizes, table_sizes, order = _diagonal_layout(qubits, num_qubits)
+    product = (phi * psi_conj).view(batch, *state_sizes)
+    outside = [1 + i for i, size in enumerate(table_sizes) if size == 1]
+    reduced = (product.sum(dim=outside) if outside else product).reshape(batch, *([2] * len(qubits)))
+    if order is not None:  # back from ascending qubits to the gate's order
+        inverse = [0] * len(order)
+        for i, axis in enumerate(order):
+            inverse[axis] = i
+        reduced = reduced.permute(0, *(1 + i for i in inverse))
     return reduced.reshape(batch, 2 ** len(qubits))
 
 
@@ -260,17 +372,24 @@ def apply_monomial(
     phase: torch.Tensor | None,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``out[b, i] = phase[i] * state[b, source[i]]``: a permutation with phases (X, CNOT, SWAP, CZ runs ...).
+    """``out[b, h, t] = phase[t] * state[b, h, source[t]]``: a permutation with phases (CNOT rings, SWAP layers ...).
+
+    The permutation acts on the last ``log2(W)`` qubits (``W = len(source)``): the state is viewed as
+    ``(B * 2**n / W, W)`` rows, each gathered with the same index, so a permutation of the last
+    qubits needs an index of ``W`` entries, not ``2**n``.
 
     Shape:
-        state: ``(B, 2**n)``; source: ``(2**n,)`` int64; phase: ``(2**n,)``, ``(B, 2**n)`` or ``None``.
-        Returns ``(B, 2**n)``.
+        state: ``(B, 2**n)``; source: ``(W,)`` int64 with ``W`` a power of two dividing ``2**n``;
+        phase: ``(W,)`` or ``None``. Returns ``(B, 2**n)``.
     """
-    index = source.expand(state.shape[0], -1)
+    width = source.shape[0]
+    rows = state.view(-1, width)
+    index = source.expand(rows.shape[0], -1)
     if out is None:
-        result = torch.gather(state, 1, index)
-        return result if phase is None else result * phase
-    torch.gather(state, 1, index, out=out)
+        result = torch.gather(rows, 1, index)
+        result = result if phase is None else result * phase
+        return result.reshape(state.shape)
+    torch.gather(rows, 1, index, out=out.view(-1, width))
     if phase is not None:
-        out.mul_(phase)
+        out.view(-1, width).mul_(phase)
     return out

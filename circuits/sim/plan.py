@@ -3,27 +3,36 @@
 What compilation does (docs/architecture.md, "The torch engine"):
 
 * **Single-qubit fusion.** Every run of single-qubit gates on one qubit, up to the
-  next multi-qubit gate touching that qubit, becomes one ``2 x 2`` matrix per sample.
-* **Monomial merging.** Consecutive fixed multi-qubit gates whose matrices have one
-  nonzero per row (CNOT, CZ, SWAP, Toffoli, iSWAP, ...) become one index gather
-  with phases: a whole CNOT ring is one pass over the state.
+  next multi-qubit gate touching that qubit, becomes one ``2 x 2`` matrix per sample;
+  from 6 qubits on, two such steps on neighbouring qubits become one ``4 x 4`` step.
+* **Constant-gate fusion** (:mod:`circuits.sim.fusion`). Gates with fixed angles, and
+  runs of them, become blocks of up to 4 qubits (one dense matrix), diagonal blocks of up
+  to 12 qubits (a QFT's ``cp`` chains, transpiled ``cx rz cx`` sandwiches: one elementwise
+  product), and CNOT / SWAP / X blocks, with phases, wider than that (a CNOT ring: one
+  index gather), chosen by a small cost model.
 * **Diagonal gates** (``rzz``, ``cp``, ``crz``, ``mcphase`` ...) multiply elementwise.
 * **Batched matrix construction.** All angles are evaluated in one vectorized pass,
-  the matrices of all gates of one type in one call, and the products of fused runs
-  of equal length in one batched matmul per position: the Python work per forward
-  pass does not grow with the number of gates.
+  the matrices of all gates of one type in one call (constant gates too, at compile
+  time), and the products of fused runs of equal length in one batched matmul per
+  position: the Python work per forward pass does not grow with the number of gates.
 * **Real arithmetic** when every gate is real (``ry``, ``cx``, ``cz``, ``h`` ...): half
   the memory and a quarter of the flops.
 
+Compilation looks at every gate once with bounded work per gate, so its time and memory
+are linear in the number of gates. Everything that depends on the dtype and device
+(constant operands, gather indices) is built on the first call that needs it and cached;
+what only the adjoint backward needs (inverse gathers) is built on its first backward.
+
 The plan holds no tensors that depend on parameter values; :meth:`Plan.step_tensors`
-builds those for each call, differentiably.
+builds them per call, differentiably.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +43,19 @@ from circuits.ir.circuit import Circuit
 from circuits.ir.gates import complex_dtype_for, gate_matrix, gate_spec
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle
+from circuits.sim.fusion import (
+    DIAGONAL,
+    MONOMIAL,
+    ConstantFuser,
+    FusedGate,
+    FusionStats,
+    classify,
+    dense_exec_qubits,
+    diagonal_exec_qubits,
+    expand_matrix,
+    expand_vector,
+    permutation_index,
+)
 
 __all__ = ["Plan", "Step", "compile_plan"]
 
@@ -41,8 +63,10 @@ _PAIR_FUSION_MIN_QUBITS = 6
 """From this width on, two fused single-qubit steps on neighbouring qubits become one 4 x 4 step: one pass
 over the state instead of two (1.5 to 3x cheaper from 8 qubits; below, building the kron costs more)."""
 
-_MONOMIAL_MERGE_MAX_QUBITS = 24
-"""Above this width a merged permutation index (8 bytes per amplitude) costs more than it saves."""
+_TRIPLE_FUSION_MIN_QUBITS = 12
+"""From this width on, three such steps become one 8 x 8 step: the HEA benchmark's forward + backward at batch 64
+took 50-79 instead of 70-113 ms at 12 qubits and 0.94-1.23 instead of 1.41-1.56 s at 16 (one thread, CPU time);
+at 8 qubits backprop was slower (9.9 against 7.3 ms), at 10 mixed."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +75,15 @@ class Step:
 
     Attributes:
         kind: ``"matrix"`` (``2**k x 2**k`` matrix on ``qubits``), ``"diagonal"``, or
-            ``"monomial"`` (index gather with phases over the whole state).
-        qubits: qubits acted on (empty for ``monomial``).
+            ``"monomial"`` (index gather with phases over the state's last qubits, from ``qubits[0]`` on).
+        qubits: qubits acted on (ascending for constant steps).
         tensor: which of :meth:`Plan.step_tensors`' outputs holds this step's matrix or
             diagonal, or ``-1`` for constant steps.
         index: position of this step's matrix inside that tensor (its axis 1).
-        constant: constant matrix/diagonal (complex128) for ``tensor == -1`` matrix/diagonal steps.
-        source, phase: the gather index and phases of a monomial step.
+        constant: constant steps: the matrix or diagonal on ``support`` (complex128), or the
+            :class:`~circuits.sim.fusion.FusedGate` of a permutation.
+        support: the qubits ``constant`` is given on (ascending); ``qubits`` may be wider (a dense
+            block applied on its contiguous span, a diagonal's table padded to the last qubits).
         group: during compilation, the gate type whose batched matrices hold this step's.
     """
 
@@ -65,28 +91,91 @@ class Step:
     qubits: tuple[int, ...]
     tensor: int = -1
     index: int = 0
-    constant: np.ndarray | None = field(default=None, repr=False)
-    source: np.ndarray | None = field(default=None, repr=False)
-    phase: np.ndarray | None = field(default=None, repr=False)
+    constant: Any = field(default=None, repr=False)
+    support: tuple[int, ...] = ()
     group: tuple[str, int] | None = None
 
 
-def _is_monomial(matrix: np.ndarray) -> bool:
-    return bool(np.all(np.count_nonzero(np.abs(matrix) > 1e-12, axis=1) == 1))
+def _constant_matrices(operations: Sequence[Operation]) -> list[np.ndarray | None]:
+    """The matrix of every constant operation (``None`` for parametrized ones), complex128.
+
+    Operations of one gate type are built in one batched call: compiling 100k gates makes a
+    handful of calls, not 100k.
+    """
+    matrices: list[np.ndarray | None] = [None] * len(operations)
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, op in enumerate(operations):
+        if op.is_parametrized:
+            continue
+        if op.data is not None:  # unitary / evolution / pauli_rot carry their own data: one call each
+            params = torch.tensor([[p.value() for p in op.params]], dtype=torch.float64)
+            matrices[i] = gate_matrix(op.name, params, op.data, op.num_qubits)[0].numpy()
+        else:
+            groups[(op.name, op.num_qubits)].append(i)
+    for (name, width), members in groups.items():
+        count = gate_spec(name).num_params
+        values = np.array([[p.value() for p in operations[i].params] for i in members], dtype=np.float64)
+        params = torch.from_numpy(values.reshape(len(members), count))
+        batch = gate_matrix(name, params, None, width).numpy()
+        for i, matrix in zip(members, batch, strict=True):
+            matrices[i] = matrix
+    return matrices
 
 
-def _constant_matrix(op: Operation) -> np.ndarray:
-    params = torch.tensor([[p.value() for p in op.params]], dtype=torch.float64)
-    return gate_matrix(op.name, params, op.data, op.num_qubits)[0].numpy()
-
-
-def _op_is_real(op: Operation) -> bool:
-    spec = gate_spec(op.name)
-    if spec.real:
+def _op_is_real(op: Operation, matrix: np.ndarray | None) -> bool:
+    if gate_spec(op.name).real:
         return True
-    if op.is_parametrized:
+    if matrix is None:
         return False
-    return bool(np.all(np.abs(_constant_matrix(op).imag) < 1e-15))
+    return bool(np.all(np.abs(matrix.imag) < 1e-15))
+
+
+def _diagonal_sandwiches(
+    operations: Sequence[Operation],
+    matrices: list[np.ndarray | None],
+    kind_of: Callable[[Operation, np.ndarray | None], int | None],
+) -> dict[int, int]:
+    """Where ``P D P^-1`` sandwiches of constant gates start (``+1``) and end (``-1``), by operation index.
+
+    ``P`` is a permutation (``cx``, ``swap`` ...) followed on its qubits only by constant diagonal gates
+    until its inverse.
+    ``P^-1 D P`` is diagonal for every diagonal ``D``; transpilers write ``cp``, ``crz`` and ``rzz`` as
+    ``cx rz cx``. One pass over the operations.
+    """
+    open_at: dict[int, int] = {}  # qubit -> index of the candidate P that is open on it
+    marks: dict[int, int] = {}
+
+    def drop(q: int) -> None:
+        candidate = open_at.pop(q, None)
+        if candidate is not None:
+            for other in operations[candidate].qubits:
+                if open_at.get(other) == candidate:
+                    del open_at[other]
+
+    for i, (op, matrix) in enumerate(zip(operations, matrices, strict=True)):
+        kind = kind_of(op, matrix)
+        if kind == DIAGONAL or op.num_qubits == 0:
+            continue  # the filling (or a global phase)
+        if kind == MONOMIAL and op.num_qubits >= 2:
+            candidate = open_at.get(op.qubits[0])
+            if (
+                candidate is not None
+                and operations[candidate].qubits == op.qubits
+                and all(open_at.get(q) == candidate for q in op.qubits)
+                and np.allclose(matrix @ matrices[candidate], np.eye(len(matrix)), atol=1e-12)
+            ):
+                marks[candidate], marks[i] = 1, -1
+                for q in op.qubits:
+                    del open_at[q]
+                continue
+            for q in op.qubits:
+                drop(q)
+            for q in op.qubits:
+                open_at[q] = i
+            continue
+        for q in op.qubits:
+            drop(q)
+    return marks
 
 
 @dataclass
@@ -107,22 +196,26 @@ class Plan:
         num_qubits: circuit width.
         real: every gate is real, so states can be real tensors.
         steps: the passes over the state, in order.
+        fusion: the work the constant-gate fuser did (linear in the number of gates).
     """
 
     def __init__(self, circuit: Circuit) -> None:
         self.num_qubits = circuit.num_qubits
         self.parameters = circuit.parameters
-        self.real = all(_op_is_real(op) for op in circuit.operations)
+        operations = circuit.operations
+        matrices = _constant_matrices(operations)
+        self.real = all(_op_is_real(op, m) for op, m in zip(operations, matrices, strict=True))
         self._angles: list[Angle] = []
         self._groups: dict[tuple[str, int], _Group] = {}
         self._fixed_1q: list[np.ndarray] = []
         self.steps: list[Step] = []
-        # 1q bookkeeping: each fused step is a list of ("param", group key, position) / ("fixed", index)
+        # 1q bookkeeping: each fused step is a list of ("param", group key, position) / ("fixed", None, index)
         self._fused: list[list[tuple[str, object, int]]] = []
         self._tensor_cache: dict[tuple, Any] = {}
-        self._compile(circuit.operations)
+        self.fusion = FusionStats()
+        self._compile(operations, matrices)
         self._finish_fused()
-        self._pairs: list[tuple[int, int]] = []
+        self._krons: dict[int, list[tuple[int, ...]]] = {}
         if self.num_qubits >= _PAIR_FUSION_MIN_QUBITS:
             self._pair_single_qubit_steps()
 
@@ -141,99 +234,112 @@ class Plan:
         group.slots.extend(self._slot(p) for p in op.params)
         return key, len(group.ops) - 1
 
-    def _compile(self, operations: tuple[Operation, ...]) -> None:
-        pending: dict[int, list[tuple[str, object, int]]] = defaultdict(list)
-        monomials: list[Operation] = []
-        monomial_qubits: set[int] = set()
+    def _compile(self, operations: Sequence[Operation], matrices: list[np.ndarray | None]) -> None:
+        fuser = ConstantFuser(self.num_qubits, self._emit_fused)
+        self.fusion = fuser.stats
+        pending: dict[int, list[tuple]] = {}
+        phase = complex(1.0)
+        kinds: dict[tuple[str, int], int] = {}
 
-        def flush_monomials() -> None:
-            if monomials:
-                self.steps.append(self._monomial_step(monomials))
-                monomials.clear()
-                monomial_qubits.clear()
+        def kind_of(op: Operation, matrix: np.ndarray | None) -> int | None:
+            """The fuser's kind of a constant gate: diagonal gates by their spec, angle-free ones classified once."""
+            spec = gate_spec(op.name)
+            if matrix is None:
+                return None
+            if spec.diagonal:
+                return DIAGONAL
+            if spec.num_params or op.data is not None:
+                return None
+            key = (op.name, op.num_qubits)
+            if key not in kinds:
+                kinds[key] = classify(matrix)
+            return kinds[key]
+
+        sandwiches = _diagonal_sandwiches(operations, matrices, kind_of)
 
         def flush_qubit(q: int) -> None:
             run = pending.pop(q, None)
-            if run:
-                # A run on a qubit the open monomial block does not touch commutes with the block, so it is
-                # emitted before it and the block stays open: a CNOT ring after a rotation layer is one gather.
-                if q in monomial_qubits:
-                    flush_monomials()
-                self._fused.append(run)
-                self.steps.append(Step("matrix", (q,), tensor=0, index=len(self._fused) - 1))
-
-        for op in operations:
-            if op.num_qubits == 1:
-                if op.is_parametrized:
-                    key, pos = self._group_member(op)
-                    pending[op.qubits[0]].append(("param", key, pos))
+            if not run:
+                return
+            if all(entry[0] == "fixed" for entry in run):  # constant: the fuser takes it
+                product = run[0][1]
+                for entry in run[1:]:
+                    product = entry[1] @ product
+                fuser.add((q,), product)
+                return
+            fuser.close((q,))  # constant blocks on q come first
+            entries: list[tuple[str, object, int]] = []
+            for entry in run:
+                if entry[0] == "fixed":
+                    self._fixed_1q.append(entry[1])
+                    entries.append(("fixed", None, len(self._fixed_1q) - 1))
                 else:
-                    self._fixed_1q.append(_constant_matrix(op))
-                    pending[op.qubits[0]].append(("fixed", None, len(self._fixed_1q) - 1))
+                    entries.append(entry)
+            self._fused.append(entries)
+            self.steps.append(Step("matrix", (q,), tensor=0, index=len(self._fused) - 1))
+
+        # A constant single-qubit gate waits in its qubit's run while a parametrized one may still
+        # join that run (then it costs nothing); past the last one it goes to the fuser at once, where
+        # it can share a block with its neighbours (a layer of H gates: one pass per 4 qubits).
+        last_parametrized = {}
+        for i, op in enumerate(operations):
+            if op.num_qubits == 1 and op.is_parametrized:
+                last_parametrized[op.qubits[0]] = i
+        for i, (op, matrix) in enumerate(zip(operations, matrices, strict=True)):
+            if op.num_qubits == 1:
+                q = op.qubits[0]
+                if matrix is None:
+                    key, pos = self._group_member(op)
+                    pending.setdefault(q, []).append(("param", key, pos))
+                elif q in pending or last_parametrized.get(q, -1) > i:
+                    pending.setdefault(q, []).append(("fixed", matrix))
+                else:
+                    fuser.add((q,), matrix, kind_of(op, matrix))
                 continue
             for q in op.qubits:
                 flush_qubit(q)
-            if op.num_qubits == 0:  # global phase: a constant or parametrized scalar
-                self._emit_general(op, flush_monomials)
-                continue
-            if not op.is_parametrized:
-                matrix = _constant_matrix(op)
-                if _is_monomial(matrix) and self.num_qubits <= _MONOMIAL_MERGE_MAX_QUBITS:
-                    monomials.append(op)
-                    monomial_qubits.update(op.qubits)
-                    continue
-            self._emit_general(op, flush_monomials)
+            if matrix is None:  # parametrized: its own step, after the constant blocks on its qubits
+                fuser.close(op.qubits)
+                key, pos = self._group_member(op)
+                kind = "diagonal" if gate_spec(op.name).diagonal else "matrix"
+                self.steps.append(Step(kind, op.qubits, tensor=-2, index=pos, group=key))
+            elif op.num_qubits == 0:  # a constant global phase commutes with everything
+                phase *= complex(matrix[0, 0])
+            else:
+                fuser.add(op.qubits, matrix, kind_of(op, matrix), sandwiches.get(i, 0))
         for q in sorted(pending):
             flush_qubit(q)
-        flush_monomials()
+        fuser.close_all()
+        if abs(phase - 1.0) > 1e-15:
+            self._fold_global_phase(phase)
 
-    def _emit_general(self, op: Operation, flush_monomials) -> None:
-        flush_monomials()
-        spec = gate_spec(op.name)
-        if op.is_parametrized:
-            key, pos = self._group_member(op)
-            kind = "diagonal" if spec.diagonal else "matrix"
-            self.steps.append(Step(kind, op.qubits, tensor=-2, index=pos, group=key))
-            return
-        matrix = _constant_matrix(op)
-        if spec.diagonal or np.allclose(matrix, np.diag(np.diag(matrix))):
-            self.steps.append(Step("diagonal", op.qubits, constant=np.diag(matrix).copy()))
+    def _emit_fused(self, gate: FusedGate) -> None:
+        if gate.kind == "matrix":
+            qubits, _ = dense_exec_qubits(gate.qubits)
+            self.steps.append(Step("matrix", qubits, constant=gate.operand, support=gate.qubits))
+        elif gate.kind == "diagonal":
+            qubits = diagonal_exec_qubits(gate.qubits, self.num_qubits)
+            self.steps.append(Step("diagonal", qubits, constant=gate.operand, support=gate.qubits))
         else:
-            self.steps.append(Step("matrix", op.qubits, constant=matrix))
+            self.steps.append(Step("monomial", gate.qubits, constant=gate, support=gate.qubits))
 
-    def _monomial_step(self, ops: list[Operation]) -> Step:
-        n = self.num_qubits
-        index = np.arange(2**n)
-        source = index.copy()
-        phase = np.ones(2**n, dtype=np.complex128)
-        for op in ops:
-            matrix = _constant_matrix(op)
-            k = op.num_qubits
-            shifts = [n - 1 - q for q in op.qubits]
-            local = np.zeros_like(index)
-            for j, s in enumerate(shifts):
-                local |= ((index >> s) & 1) << (k - 1 - j)
-            column = np.argmax(np.abs(matrix), axis=1)  # out local row r takes input local column[r]
-            factor = matrix[np.arange(2**k), column]
-            src_local = column[local]
-            src = index.copy()
-            for j, s in enumerate(shifts):
-                bit = (src_local >> (k - 1 - j)) & 1
-                src = (src & ~(1 << s)) | (bit << s)
-            # new[i] = factor[local(i)] * old[src(i)]; compose with what was accumulated
-            source = source[src]
-            phase = phase[src] * factor[local]
-        trivial = np.allclose(phase, 1.0)
-        return Step("monomial", (), source=source, phase=None if trivial else phase)
+    def _fold_global_phase(self, phase: complex) -> None:
+        """Multiply a constant step's operand by the circuit's constant global phase (else add a step)."""
+        for i, step in enumerate(self.steps):
+            if step.tensor == -1 and step.kind in ("matrix", "diagonal"):
+                self.steps[i] = dataclasses.replace(step, constant=step.constant * phase)
+                return
+        self.steps.append(Step("diagonal", (), constant=np.array([phase])))
 
     def _finish_fused(self) -> None:
         """Resolve general steps' group keys into tensor indices (tensor 0 holds the fused 1q matrices)."""
         multi_keys = [key for key, g in self._groups.items() if g.width > 1 or g.width == 0]
         self._multi_keys = multi_keys
+        tensor_of = {key: 1 + i for i, key in enumerate(multi_keys)}
         resolved = []
         for step in self.steps:
             if step.tensor == -2:
-                resolved.append(Step(step.kind, step.qubits, tensor=1 + multi_keys.index(step.group), index=step.index))
+                resolved.append(Step(step.kind, step.qubits, tensor=tensor_of[step.group], index=step.index))
             else:
                 resolved.append(step)
         self.steps = resolved
@@ -249,29 +355,43 @@ class Plan:
         ]
 
     def _pair_single_qubit_steps(self) -> None:
-        """Merge consecutive fused single-qubit steps on qubits ``q`` and ``q + 1`` into ``kron`` steps."""
-        pair_tensor = 1 + len(self._multi_keys)
-        merged: list[Step] = []
+        """Merge runs of consecutive fused single-qubit steps on neighbouring qubits into ``kron`` steps.
+
+        Up to 2 (from ``_PAIR_FUSION_MIN_QUBITS``) or 3 (from ``_TRIPLE_FUSION_MIN_QUBITS``) steps on qubits
+        ``q, q + 1, ...`` (in any order) become one ``2**k x 2**k`` step; ``self._krons[k]`` lists each group's
+        fused-matrix positions, in qubit order.
+        """
+        widest = 3 if self.num_qubits >= _TRIPLE_FUSION_MIN_QUBITS else 2
+        base = 1 + len(self._multi_keys)
+        groups: list[tuple[list[Step], int]] = []  # (members sorted by qubit, index into self.steps output)
+        merged: list[Step | None] = []
         i = 0
         while i < len(self.steps):
-            step = self.steps[i]
-            after = self.steps[i + 1] if i + 1 < len(self.steps) else None
-            if (
-                after is not None
-                and step.tensor == 0
-                and after.tensor == 0
-                and abs(step.qubits[0] - after.qubits[0]) == 1
+            run = [self.steps[i]]
+            while (
+                run[0].tensor == 0
+                and len(run) < widest
+                and i + len(run) < len(self.steps)
+                and self.steps[i + len(run)].tensor == 0
             ):
-                first, second = sorted((step, after), key=lambda s: s.qubits[0])
-                self._pairs.append((first.index, second.index))
-                merged.append(
-                    Step("matrix", (first.qubits[0], second.qubits[0]), tensor=pair_tensor, index=len(self._pairs) - 1)
-                )
-                i += 2
-                continue
-            merged.append(step)
-            i += 1
-        self.steps = merged
+                candidate = sorted([*run, self.steps[i + len(run)]], key=lambda s: s.qubits[0])
+                if candidate[-1].qubits[0] - candidate[0].qubits[0] != len(candidate) - 1:
+                    break
+                run.append(self.steps[i + len(run)])
+            if len(run) > 1:
+                groups.append((sorted(run, key=lambda s: s.qubits[0]), len(merged)))
+                merged.append(None)
+            else:
+                merged.append(run[0])
+            i += len(run)
+        sizes = sorted({len(members) for members, _ in groups})
+        self._krons = {size: [] for size in sizes}
+        for members, position in groups:
+            size = len(members)
+            self._krons[size].append(tuple(s.index for s in members))
+            qubits = tuple(s.qubits[0] for s in members)
+            merged[position] = Step("matrix", qubits, tensor=base + sizes.index(size), index=len(self._krons[size]) - 1)
+        self.steps = merged  # type: ignore[assignment]
 
     # -- per-call tensors --------------------------------------------------------------------
 
@@ -371,15 +491,24 @@ class Plan:
             if self._groups[key].diagonal:
                 mats = torch.diagonal(mats, dim1=-2, dim2=-1)
             tensors.append(mats)
-        if self._pairs:
-            first, second = self._cached(
-                "pairs",
+        if self._krons:
+            columns = self._cached(
+                "krons",
                 (device,),
-                lambda: tuple(torch.tensor(side, device=device) for side in zip(*self._pairs, strict=True)),
+                lambda: {
+                    size: [torch.tensor(side, device=device) for side in zip(*groups, strict=True)]
+                    for size, groups in self._krons.items()
+                },
             )
-            a, b = fused.index_select(1, first), fused.index_select(1, second)
-            kron = a[..., :, None, :, None] * b[..., None, :, None, :]  # (B, P, 2, 2, 2, 2)
-            tensors.append(kron.reshape(batch_size, len(self._pairs), 4, 4))
+            for size, groups in self._krons.items():
+                kron = fused.index_select(1, columns[size][0])
+                for column in columns[size][1:]:
+                    other = fused.index_select(1, column)
+                    d = kron.shape[-1]
+                    kron = (kron[..., :, None, :, None] * other[..., None, :, None, :]).reshape(
+                        batch_size, len(groups), 2 * d, 2 * d
+                    )
+                tensors.append(kron)
         return tensors
 
     def _fused_positions(self, device: torch.device) -> dict[int, list[torch.Tensor]]:
@@ -430,32 +559,40 @@ class Plan:
         return torch.cat(products, dim=1) if len(products) > 1 else products[0]
 
     def constant_tensors(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
-        """Per step, its constant tensors, cached per dtype and device.
+        """Per step, its constant tensors, built on first use and cached per dtype and device.
 
-        Monomial steps: ``(gather index, phases or None, inverse gather index)``; constant matrix or
-        diagonal steps: ``(operand,)``; parametrized steps: ``()``.
+        Monomial steps: ``(gather index, phases or None)`` over the state's tail from ``qubits[0]``;
+        constant matrix or diagonal steps: ``(operand,)`` with a leading batch axis of 1;
+        parametrized steps: ``()``.
         """
         return self._cached("constants", (dtype, device), lambda: self._build_constants(dtype, device))
 
     def _build_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
         def cast(array: np.ndarray) -> torch.Tensor:
-            tensor = torch.as_tensor(array, device=device)
+            tensor = torch.tensor(array, device=device)  # a copy: operands may be read-only numpy views
             return tensor.to(dtype) if dtype.is_complex else tensor.real.to(dtype)
 
         out: list[tuple[torch.Tensor | None, ...]] = []
         for step in self.steps:
             if step.kind == "monomial":
-                source = torch.as_tensor(step.source, dtype=torch.long, device=device)
-                phase = None if step.phase is None else cast(step.phase)
-                out.append((source, phase, torch.argsort(source)))
+                source, phase = permutation_index(step.constant, self.num_qubits)
+                index = torch.as_tensor(source, dtype=torch.long, device=device)
+                out.append((index, None if phase is None else cast(phase)))
             elif step.tensor == -1:
-                out.append((cast(step.constant).unsqueeze(0),))
+                if step.kind == "matrix":
+                    operand = expand_matrix(step.constant, step.support, step.qubits)
+                else:
+                    operand = expand_vector(step.constant, step.support, step.qubits)
+                out.append((cast(operand).unsqueeze(0),))
             else:
                 out.append(())
         return out
 
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
-        """Per monomial step, the inverse's gather index, its phases, and the phases for ``[conj(psi); phi]``."""
+        """Per monomial step, the inverse's gather index, its phases, and the phases for ``[conj(psi); phi]``.
+
+        Only the adjoint backward needs these: they are built on its first call.
+        """
         return self._cached("inverses", (dtype, device), lambda: self._build_inverses(dtype, device))
 
     def _build_inverses(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
@@ -464,7 +601,8 @@ class Plan:
             if step.kind != "monomial":
                 out.append(())
                 continue
-            _, phase, inverse = const
+            source, phase = const
+            inverse = torch.argsort(source)
             if phase is None:
                 out.append((inverse, None, None))
                 continue

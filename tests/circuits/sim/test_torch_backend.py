@@ -280,7 +280,7 @@ def test_layered_circuit_compiles_to_one_gather_per_entangling_ring():
     n = 8
     circuit = reuploading_hea(n, 2, ParameterVector("x", n), ParameterVector("w", 2 * n * 2))
     kinds = [(step.kind, len(step.qubits)) for step in compile_plan(circuit).steps]
-    assert kinds == ([("matrix", 2)] * (n // 2) + [("monomial", 0)]) * 2
+    assert kinds == ([("matrix", 2)] * (n // 2) + [("monomial", n)]) * 2
     values = _random_values(circuit, 3, 0)
     states = TorchBackend(dtype=torch.complex128).state(circuit, values).numpy()
     for b in range(3):
