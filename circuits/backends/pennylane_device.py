@@ -68,7 +68,7 @@ from circuits.ir.gates import MatrixData, PauliLabel
 from circuits.ir.observables import PauliString, PauliSum
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector
-from circuits.sim.engine import _run_forward  # the engine's step loop; simulate() always starts from |0...0>
+from circuits.sim.engine import evolve
 from circuits.sim.measure import expectations, probabilities, sample_bits
 from circuits.sim.plan import Plan, compile_plan
 from circuits.sim.torch_backend import TorchBackend
@@ -428,7 +428,7 @@ def _evolve(
     if plan.real and not real:
         tensors = [t.to(dtype) for t in tensors]
     state = initial.to(state_dtype).expand(rows, -1).contiguous()
-    state = _run_forward(plan, tensors, plan.constant_tensors(state_dtype, device), state, slice(0, rows))
+    state = evolve(plan, tensors, state)
     return state.to(dtype)
 
 

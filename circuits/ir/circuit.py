@@ -126,6 +126,10 @@ class Circuit:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Circuit is immutable; builder methods return a new circuit (tried to set {name!r}).")
 
+    def __reduce__(self) -> tuple[type[Circuit], tuple[int, tuple[Operation, ...]]]:
+        # Pickled (DataLoader workers, torch.multiprocessing, DDP) by rebuilding: the cached hash is per process.
+        return (Circuit, (self._num_qubits, self._operations))
+
     @property
     def num_qubits(self) -> int:
         """Number of qubits."""

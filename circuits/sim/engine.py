@@ -29,7 +29,7 @@ from circuits.sim.kernels import (
 )
 from circuits.sim.plan import Plan, Step
 
-__all__ = ["chunk_size", "simulate"]
+__all__ = ["chunk_size", "evolve", "simulate"]
 
 _CACHE_TARGET_BYTES = 8 << 20
 """Bytes of state per chunk on CPU. 16-qubit batches run about 2x faster in 8 MiB chunks than whole
@@ -218,6 +218,22 @@ def _simulate_backprop(
         state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
         pieces.append(_run_forward(plan, tensors, constants, state, rows))
     return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def evolve(plan: Plan, tensors: list[torch.Tensor], state: torch.Tensor) -> torch.Tensor:
+    """Apply the plan to given states under torch autograd (what :func:`simulate` does from ``|0...0>``).
+
+    Args:
+        plan: the compiled circuit.
+        tensors: :meth:`Plan.step_tensors` output, with ``1`` or ``rows`` rows each.
+        state: the starting states (a prepared amplitude vector, say), ``(rows, 2**num_qubits)``, contiguous,
+            complex, or real when ``plan.real``.
+
+    Shape:
+        Returns ``(rows, 2**num_qubits)``, differentiable in ``tensors`` and ``state``.
+    """
+    constants = plan.constant_tensors(state.dtype, state.device)
+    return _run_forward(plan, tensors, constants, state, slice(0, state.shape[0]))
 
 
 def simulate(

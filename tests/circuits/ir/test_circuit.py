@@ -242,3 +242,17 @@ def test_numpy_real_angles_and_bind_values():
         c.bind({"x": np.array([0.5, 1 + 1j])})
     with pytest.raises(TypeError, match=r"got a torch\.complex64 tensor"):
         c.bind({"x": torch.tensor([0.5, 1 + 1j])})
+
+
+def test_circuits_pickle_round_trip_equal_with_the_same_content_hash():
+    import pickle
+
+    from circuits.ir.serialize import content_hash
+
+    theta = ParameterVector("theta", 2)
+    circuit = Circuit(3).h(0).cx(0, 2).ry(0.5 * theta[1] + 0.25, 1).rz(theta[0], 2)
+    hash(circuit)  # the cached hash must not travel: it is per process
+    copy = pickle.loads(pickle.dumps(circuit))
+    assert copy == circuit and hash(copy) == hash(circuit)
+    assert content_hash(copy) == content_hash(circuit)
+    assert copy.parameters == {"theta": 2}
