@@ -32,11 +32,17 @@ PACKAGES = ("circuits", "qml", "hardware")
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'
 
 
+def _clean_env(**env: str) -> dict[str, str]:
+    """This process's environment without its Python path settings (a PYTHONPATH naming the checkout)."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    return clean | {"PYTHONNOUSERSITE": "1", **env}
+
+
 def _pip(*args: str, python: Path | None = None) -> None:
     """This environment's pip; with ``python``, acting on that interpreter's environment."""
     target = ["--python", str(python)] if python is not None else []
     command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *target, *args]
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=_clean_env())
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +77,7 @@ def _make_venv(where: Path, *wheels: Path) -> Path:
 
 def _run(venv: Path, args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """Run a command of ``venv`` in ``cwd`` with none of this process's Python path settings."""
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    clean |= {"PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", **env}
+    clean = _clean_env(MPLBACKEND="Agg", **env)
     command = [str(venv / "bin" / args[0]), *args[1:]]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=clean, timeout=300)
 
