@@ -73,6 +73,8 @@ def train_command(args: argparse.Namespace, out: TextIO) -> int:
             progress=not args.no_progress,
             distributed=ctx,
         )
+        if ctx is not None:
+            ctx.barrier()  # no rank tears the group down while rank 0 still plots (gloo aborts on a half-closed pair)
     except NonFiniteLossError as exc:
         print(f"qml {args.command}: training stopped: {exc}", file=sys.stderr)
         return 1
