@@ -28,6 +28,7 @@ dynamical system, and only a final linear layer is trained. The tasks are those 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -36,7 +37,7 @@ from circuits.backend import Backend
 from qml.data.base import Split
 from qml.layers.init import seeded_linear
 from qml.recipes.common import series_experiment
-from qml.recipes.lstm import LEARNING_RATE, LR_DECAY, QUICK_WINDOWS, SERIES
+from qml.recipes.lstm import QUICK_WINDOWS, SERIES, sequence_experiment
 from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
 from qml.recurrent import (
     GRUCell,
@@ -47,7 +48,6 @@ from qml.recurrent import (
     RecurrentCell,
     Reservoir,
     RNNCell,
-    SequenceRegressor,
     collect_features,
 )
 
@@ -61,6 +61,7 @@ __all__ = [
     "reservoir_cell",
     "reservoir_experiment",
     "trained_cell",
+    "trained_experiment",
 ]
 
 READOUT_LEARNING_RATE = 0.05
@@ -188,46 +189,37 @@ def reservoir_experiment(model: str, series: str, options: RecipeOptions) -> Exp
 
 def trained_experiment(model: str, series: str, options: RecipeOptions) -> Experiment:
     """Build the fully trained ``<model>-<series>`` (:mod:`qml.recipes.lstm`'s settings)."""
-    generator = torch.Generator().manual_seed(options.seed)
-    cell = trained_cell(model, quick=options.quick, backend=options.backend, generator=generator)
-    regressor = SequenceRegressor(cell, generator=generator)
-    optimizer = torch.optim.RMSprop(regressor.parameters(), lr=LEARNING_RATE, alpha=0.99, eps=1e-8)
-    quick_rows = QUICK_WINDOWS if options.quick else None
-    return series_experiment(SERIES[series][0](), regressor, optimizer, quick_rows=quick_rows, lr_decay=LR_DECAY)
+    return sequence_experiment(model, series, options, cell_builder=trained_cell)
 
 
-def _reservoir_recipe(model: str, series: str) -> Recipe:
+def _recipe(
+    name: str,
+    summary: str,
+    experiment: Callable[[str, str, RecipeOptions], Experiment],
+    model: str,
+    series: str,
+    epochs: int,
+) -> Recipe:
     def build(options: RecipeOptions) -> Experiment:
-        return reservoir_experiment(model, series, options)
+        return experiment(model, series, options)
 
-    build.__doc__ = f"{RESERVOIRS[model]} on {SERIES[series][1]}: features once, a trained linear read-out."
+    build.__doc__ = f"{summary}: next value of {SERIES[series][1]} from the previous 4."
     return Recipe(
-        f"{model}-reservoir-{series}",
-        f"{RESERVOIRS[model]}, linear read-out: next value of {SERIES[series][1]} from the previous 4 (MSE)",
+        name,
+        f"{summary}: next value of {SERIES[series][1]} from the previous 4 (MSE)",
         build,
-        epochs=READOUT_EPOCHS,
-        batch_size=16,
-        quick_epochs=1,
-    )
-
-
-def _trained_recipe(model: str, series: str) -> Recipe:
-    def build(options: RecipeOptions) -> Experiment:
-        return trained_experiment(model, series, options)
-
-    build.__doc__ = f"{TRAINED[model]} on {SERIES[series][1]}: next value from the previous 4."
-    return Recipe(
-        f"{model}-{series}",
-        f"{TRAINED[model]}: next value of {SERIES[series][1]} from the previous 4 (MSE)",
-        build,
-        epochs=30,
+        epochs=epochs,
         batch_size=16,
         quick_epochs=1,
     )
 
 
 RECIPES = (
-    *(_reservoir_recipe(model, series) for model in RESERVOIRS for series in SERIES),
-    *(_trained_recipe(model, series) for model in TRAINED for series in SERIES),
+    *(
+        _recipe(f"{m}-reservoir-{s}", f"{RESERVOIRS[m]}, linear read-out", reservoir_experiment, m, s, READOUT_EPOCHS)
+        for m in RESERVOIRS
+        for s in SERIES
+    ),
+    *(_recipe(f"{m}-{s}", TRAINED[m], trained_experiment, m, s, 30) for m in TRAINED for s in SERIES),
 )
 """The recipes of this module (listed in :func:`qml.recipes.registry._shipped`)."""
