@@ -59,9 +59,10 @@ MNIST_LEARNING_RATE = 3e-4
 RVQE's MNIST runs use Adam at 0.005 (``experiment-3-mnist01.sh``) for up to 5 000 steps of 24
 sequences. With RVQE's initialisation every neuron sits at ``eta = pi/4``, where its rotation angle
 changes 4x as fast as ``eta``, and a bias or work-stage angle acts at every one of the 99 steps, so
-the final state's angles move about 300x as fast as such a parameter: at 0.005 a single Adam step
-turns them by radians and the loss stays at chance for hundreds of steps (docs/results.md). At
-3e-4 the test accuracy rises within the first 100 steps."""
+the final state's angles move about 400x as fast as such a parameter (1 200x when the three neurons
+of a workspace qubit move together, as in an Adam step): at 0.005 a single Adam step turns them by
+radians and the loss stays at chance for hundreds of steps (docs/results.md). At 3e-4 the test
+accuracy rises within the first 100 steps."""
 
 MNIST_LR_DECAY = 0.98
 """Per-epoch factor of the MNIST recipes' learning rate."""
