@@ -5,7 +5,8 @@ Every dataset function returns a :class:`Split` (or, for Elman's streams, a :cla
 
 * time series (QLSTM / QRNN reservoir computing / QKAN-LSTM): :func:`bessel_j2`,
   :func:`damped_oscillator`, :func:`delayed_control`, :func:`narma`, :func:`sine`;
-* symbol streams (Elman, Bausch's QRNN): :func:`elman_xor`, :func:`elman_letters`;
+* symbol streams (Elman, Bausch's QRNN): :func:`elman_xor`, :func:`elman_letters`, and binary images as
+  pixel streams, :func:`pixel_scan_sequences` (Bausch's MNIST task);
 * images: :func:`digits` (scikit-learn), :func:`mnist_subset` (``qml-hybrid[mnist]``),
   :func:`load_idx_dataset` (MNIST / Fashion-MNIST files you provide) and the transforms
   :func:`resize`, :func:`binarize`, :func:`pad`, :func:`filter_classes`, :func:`remove_contradicting`;
@@ -26,7 +27,7 @@ from qml.data.hamiltonian import (
 )
 from qml.data.idx import load_idx_dataset, read_idx
 from qml.data.images import binarize, digits, filter_classes, mnist_subset, pad, remove_contradicting, resize
-from qml.data.sequences import SequenceBatch, elman_letters, elman_xor
+from qml.data.sequences import SequenceBatch, elman_letters, elman_xor, pixel_scan_sequences
 from qml.data.timeseries import (
     bessel_j2,
     bessel_j2_series,
@@ -66,6 +67,7 @@ __all__ = [
     "pad",
     "pendulum",
     "pendulum_trajectories",
+    "pixel_scan_sequences",
     "read_idx",
     "remove_contradicting",
     "resize",

@@ -1,4 +1,4 @@
-"""Elman's next-symbol prediction tasks, as Bausch's QRNN code (RVQE) poses them.
+"""Elman's next-symbol prediction tasks and pixel-stream images, as Bausch's QRNN code (RVQE) poses them.
 
 Elman, "Finding Structure in Time" (Cognitive Science 14, 1990), sections "Exclusive-OR" and
 "Structure in letter sequences"; used as QRNN benchmarks in Bausch, "Recurrent Quantum Neural
@@ -30,7 +30,7 @@ import torch
 
 from qml.data.base import ReadOnlyDict
 
-__all__ = ["LETTER_CODES", "SequenceBatch", "elman_letters", "elman_xor", "letters_from_codes"]
+__all__ = ["LETTER_CODES", "SequenceBatch", "elman_letters", "elman_xor", "letters_from_codes", "pixel_scan_sequences"]
 
 #: Elman letters: the 3-bit code of each letter (RVQE's 3-bit ``BITWORD_LUT``). Consonants have a
 #: leading 1 (``b`` = 100, ``d`` = 101, ``g`` = 110), vowels a leading 0 (``a`` = 000, ``i`` = 001,
@@ -177,6 +177,73 @@ def letters_from_codes(codes: torch.Tensor | Sequence[int]) -> str:
     by_label = {bits[0] * 4 + bits[1] * 2 + bits[2]: letter for letter, bits in LETTER_CODES.items()}
     values = codes.tolist() if isinstance(codes, torch.Tensor) else list(codes)
     return "".join(by_label.get(int(c), "?") for c in values)
+
+
+def pixel_scan_sequences(images: torch.Tensor, labels: torch.Tensor) -> SequenceBatch:
+    """Binary images as two-lane pixel streams with the label at the last step, as Bausch's QRNN reads MNIST.
+
+    RVQE's MNIST task (``RVQE/datasets/mnist.py``, ``docs/papers.md`` §1): a ``H x W`` binary image
+    is fed one pixel per step on each of two lanes: lane 0 scans the image row by row, lane 1
+    column by column (RVQE's scanlines 0 and 1). Of the ``H * W`` pixel steps the network sees the
+    first ``H * W - 1`` (its output at step ``t`` is read as a prediction of position ``t + 1``), and
+    only the last output is scored: there the target is the class label (``0 .. 3``, RVQE's
+    ``int_to_bitword(label)`` padded to the two lanes). At every other step the target is class 0
+    (both lanes ``|0>``), which is what RVQE postselects on there (in training and at evaluation).
+
+    Args:
+        images: binary images (0 or 1), e.g. ``binarize(resize(mnist.x_train, 10))``.
+        labels: class labels ``0 .. 3``, one per image.
+
+    Returns:
+        A :class:`SequenceBatch` named ``"pixel_scan"`` with ``num_classes = 4`` and ``input_width = 2``.
+        Unlike the Elman tasks, the targets are not the next symbol: ``symbols`` holds the pixel
+        words of all ``H * W`` positions as class labels (``2 * row_scan + column_scan``), and
+        ``info["label_step"]`` is the index of the scored step (``H * W - 2``).
+
+    Shape:
+        - ``images``: ``(N, H, W)``; ``labels``: ``(N,)``.
+        - ``inputs``: ``(N, H * W - 1, 2)``; ``targets``, ``mask``: ``(N, H * W - 1)``; ``symbols``: ``(N, H * W)``.
+
+    Raises:
+        TypeError: ``images`` or ``labels`` is not a tensor, or ``labels`` is not integer.
+        ValueError: images that are not ``(N, H, W)`` bits with ``H * W >= 2``, or labels of another length
+            or outside ``0 .. 3``.
+    """
+    if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise TypeError(
+            f"pixel_scan_sequences expects images and labels as torch.Tensors, got {type(images).__name__} and "
+            f"{type(labels).__name__}."
+        )
+    if images.ndim != 3 or images.shape[1] * images.shape[2] < 2:
+        raise ValueError(
+            f"pixel_scan_sequences expects images of shape (N, H, W) with H * W >= 2, got {tuple(images.shape)}."
+        )
+    if not bool(((images == 0) | (images == 1)).all()):
+        raise ValueError("pixel_scan_sequences needs binary images (0 or 1); binarize them first (qml.data.binarize).")
+    if labels.is_floating_point() or labels.is_complex() or labels.shape != (images.shape[0],):
+        raise ValueError(
+            f"pixel_scan_sequences expects integer labels of shape ({images.shape[0]},), got {labels.dtype} "
+            f"{tuple(labels.shape)}."
+        )
+    if bool(((labels < 0) | (labels > 3)).any()):
+        raise ValueError(f"two lanes hold the classes 0..3, got labels {torch.unique(labels)[:6].tolist()}.")
+    n, h, w = images.shape
+    bits = images.long()
+    scans = torch.stack([bits.reshape(n, h * w), bits.transpose(1, 2).reshape(n, h * w)], dim=2)
+    targets = torch.zeros(n, h * w - 1, dtype=torch.int64)
+    targets[:, -1] = labels
+    mask = torch.zeros(n, h * w - 1, dtype=torch.bool)
+    mask[:, -1] = True
+    info = {
+        "task": "classification",
+        "source": "Bausch, QRNN (arXiv 2006.14619), RVQE datasets/mnist.py: row and column scanlines",
+        "num_classes": 4,
+        "input_width": 2,
+        "length": h * w,
+        "label_step": h * w - 2,
+    }
+    symbols = scans[..., 0] * 2 + scans[..., 1]
+    return SequenceBatch("pixel_scan", scans[:, :-1].float(), targets, mask, symbols, info)
 
 
 def _as_generator(generator: torch.Generator | int | None) -> torch.Generator | None:

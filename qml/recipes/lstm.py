@@ -110,16 +110,20 @@ def build_cell(model: str, *, quick: bool, backend: Backend, generator: torch.Ge
     raise ValueError(f"unknown recurrent model {model!r}; expected one of {', '.join(MODELS)}.")
 
 
-def sequence_experiment(model: str, series: str, options: RecipeOptions) -> Experiment:
+def sequence_experiment(
+    model: str, series: str, options: RecipeOptions, cell_builder: Callable[..., RecurrentCell] | None = None
+) -> Experiment:
     """Build the ``<model>-<series>`` experiment (see the module docstring).
 
     Args:
-        model: a key of :data:`MODELS`.
+        model: a key of :data:`MODELS` (or a name ``cell_builder`` knows).
         series: a key of :data:`SERIES`.
         options: backend, seed, quick.
+        cell_builder: makes the cell, with :func:`build_cell`'s signature (``None``: :func:`build_cell`).
     """
     generator = torch.Generator().manual_seed(options.seed)
-    cell = build_cell(model, quick=options.quick, backend=options.backend, generator=generator)
+    make = build_cell if cell_builder is None else cell_builder
+    cell = make(model, quick=options.quick, backend=options.backend, generator=generator)
     regressor = SequenceRegressor(cell, generator=generator)
     optimizer = torch.optim.RMSprop(regressor.parameters(), lr=LEARNING_RATE, alpha=0.99, eps=1e-8)
     quick_rows = QUICK_WINDOWS if options.quick else None

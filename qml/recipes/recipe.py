@@ -55,6 +55,8 @@ class Experiment:
         class_names: labels of the classes (classification).
         series: for time-series regression, ``(inputs, targets, split_index)`` over the whole series in time
             order, plotted as predictions against targets.
+        predictions: for classification, ``(outputs, targets) -> (labels, predicted)`` of the test data,
+            both ``(N,)``, for the confusion matrix; ``None``: ``targets`` and ``outputs.argmax(-1)``.
     """
 
     model: nn.Module
@@ -68,6 +70,7 @@ class Experiment:
     scheduler: Any = None
     class_names: list[str] | None = None
     series: tuple[torch.Tensor, torch.Tensor, int] | None = None
+    predictions: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class Recipe:
         batch_size: default global batch size.
         quick_epochs: epochs of the ``--quick`` variant.
         monitor: the history key that marks the best epoch (``None``: validation loss).
+        grad_clip_norm: clip the gradients' 2-norm to this before every step (``None``: no clipping).
     """
 
     name: str
@@ -91,6 +95,7 @@ class Recipe:
     batch_size: int
     quick_epochs: int = 2
     monitor: str | None = None
+    grad_clip_norm: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):

@@ -26,9 +26,9 @@ class UnknownRecipeError(KeyError):
 
 def _shipped() -> tuple[Recipe, ...]:
     """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
-    from qml.recipes import basic, kan, lstm
+    from qml.recipes import basic, kan, lstm, qrnn, reservoir
 
-    return (*basic.RECIPES, *kan.RECIPES, *lstm.RECIPES)
+    return (*basic.RECIPES, *kan.RECIPES, *lstm.RECIPES, *qrnn.RECIPES, *reservoir.RECIPES)
 
 
 _catalogue: dict[str, Recipe] = {}

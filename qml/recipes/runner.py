@@ -65,9 +65,14 @@ class RunSummary:
 def _plots(experiment: Experiment, result: FitResult, outputs: torch.Tensor, out_dir: Path, title: str) -> None:
     plot_history(result.history, out_dir / "history.png", title=title)
     if experiment.task == "classification":
+        labels, predicted = (
+            experiment.predictions(outputs, experiment.test[1].to(outputs.device))
+            if experiment.predictions is not None
+            else (experiment.test[1], outputs.argmax(dim=-1))
+        )
         plot_confusion_matrix(
-            experiment.test[1],
-            outputs.argmax(dim=-1),
+            labels.cpu(),
+            predicted.cpu(),
             out_dir / "confusion.png",
             num_classes=len(experiment.class_names) if experiment.class_names else None,
             class_names=experiment.class_names,
@@ -139,6 +144,7 @@ def run_recipe(
         epochs=epochs or default_epochs,
         batch_size=batch_size or recipe.batch_size,
         seed=seed,
+        grad_clip_norm=recipe.grad_clip_norm,
         monitor=recipe.monitor,
         progress=progress,
         verbose=progress,

@@ -19,6 +19,7 @@ name                         what
 ``QuantumNeuronCell``        Bausch's QRNN cell: input, work and output stages of quantum neurons
 ``QuantumNeuronRNN``         Bausch's QRNN (arXiv 2006.14619): the cell unrolled with postselection
 ``qrnn_loss``                its loss: cross-entropy with probabilities as logits, minus the floor
+``PackedQRNN``               the QRNN for ``model(inputs)`` loops: bits, targets, scored steps packed
 ``Reservoir``                any cell frozen at seeded random weights: sequences to features
 ``RidgeReadout``             closed-form ridge read-out, strength chosen on a validation split
 ``ReservoirRegressor``       reservoir + linear read-out (only the read-out trains)
@@ -30,6 +31,15 @@ from __future__ import annotations
 from qml.recurrent.cells import HQKANLSTMCell, LSTMCell, QKANLSTMCell, QLSTMCell, RecurrentCell, State
 from qml.recurrent.errors import PostselectionError, RecurrentError
 from qml.recurrent.layer import RecurrentLayer
+from qml.recurrent.packed import (
+    PackedQRNN,
+    expected_accuracy,
+    min_postselection,
+    pack_sequences,
+    packed_qrnn_loss,
+    scored_accuracy,
+    scored_predictions,
+)
 from qml.recurrent.qrnn import (
     GRADIENT_CLIP_NORM,
     QRNNOutput,
@@ -61,6 +71,7 @@ __all__ = [
     "GRUCell",
     "HQKANLSTMCell",
     "LSTMCell",
+    "PackedQRNN",
     "PostselectionError",
     "QGRUCell",
     "QKANLSTMCell",
@@ -83,11 +94,17 @@ __all__ = [
     "clip_gradients",
     "collect_features",
     "count_trainable",
+    "expected_accuracy",
+    "min_postselection",
     "neuron_activation",
     "neuron_factors",
+    "pack_sequences",
+    "packed_qrnn_loss",
     "qrnn_loss",
     "qrnn_loss_floor",
     "qrnn_parameter_count",
+    "scored_accuracy",
+    "scored_predictions",
     "train_linear_readout",
     "vqc_circuit",
 ]

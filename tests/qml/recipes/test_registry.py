@@ -18,9 +18,19 @@ ROOT = Path(__file__).resolve().parents[3]
 
 SHIPPED = [
     "classifier", "cnn-mlp-digits", "cnn-qkan-digits", "demo", "fkan-expsin", "fkan-sinc20",
+    "gru-bessel", "gru-damped", "gru-narma", "gru-reservoir-bessel", "gru-reservoir-damped", "gru-reservoir-narma",
     "hqkan-lstm-bessel", "hqkan-lstm-damped", "hqkan-lstm-narma", "lstm-bessel", "lstm-damped", "lstm-narma",
-    "mlp-expsin", "mlp-sinc20", "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
-    "qkan-sinc20", "qlstm-bessel", "qlstm-damped", "qlstm-narma", "regression",
+    "lstm-reservoir-bessel", "lstm-reservoir-damped", "lstm-reservoir-narma",
+    "mlp-expsin", "mlp-sinc20",
+    "qgru-bessel", "qgru-damped", "qgru-narma", "qgru-reservoir-bessel", "qgru-reservoir-damped",
+    "qgru-reservoir-narma",
+    "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
+    "qkan-sinc20", "qlstm-bessel", "qlstm-damped", "qlstm-narma",
+    "qlstm-reservoir-bessel", "qlstm-reservoir-damped", "qlstm-reservoir-narma",
+    "qrnn-bessel", "qrnn-damped", "qrnn-elman-letters", "qrnn-elman-xor", "qrnn-mnist01", "qrnn-mnist36",
+    "qrnn-narma", "qrnn-reservoir-bessel", "qrnn-reservoir-damped", "qrnn-reservoir-narma",
+    "regression",
+    "rnn-bessel", "rnn-damped", "rnn-narma", "rnn-reservoir-bessel", "rnn-reservoir-damped", "rnn-reservoir-narma",
 ]  # fmt: skip
 
 
@@ -53,7 +63,8 @@ def test_importing_recipes_registers_nothing_and_loads_no_model():
     code = (
         "import sys, qml.recipes, qml.recipes.registry as r\n"
         "loaded = sorted(m for m in sys.modules if m in ('qml.recipes.basic', 'qml.recipes.kan', "
-        "'qml.recipes.lstm', 'qml.kan', 'qml.models', 'qml.recurrent'))\n"
+        "'qml.recipes.lstm', 'qml.recipes.qrnn', 'qml.recipes.reservoir', 'qml.kan', 'qml.models', "
+        "'qml.recurrent'))\n"
         "print(loaded, len(r._catalogue))\n"
         "import qml.recipes.kan\n"
         "print(len(r._catalogue), len(qml.recipes.recipe_names()))\n"
