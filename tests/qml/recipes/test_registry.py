@@ -18,9 +18,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 SHIPPED = [
     "classifier", "cnn-mlp-digits", "cnn-qkan-digits", "demo", "fkan-expsin", "fkan-sinc20",
+    "hamemb-digits", "hamemb-mnist",
     "hqkan-lstm-bessel", "hqkan-lstm-damped", "hqkan-lstm-narma", "lstm-bessel", "lstm-damped", "lstm-narma",
-    "mlp-expsin", "mlp-sinc20", "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
-    "qkan-sinc20", "qlstm-bessel", "qlstm-damped", "qlstm-narma", "regression",
+    "mlp-expsin", "mlp-sinc20", "qcnn-digits", "qcnn-mnist",
+    "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
+    "qkan-sinc20", "qlstm-bessel", "qlstm-damped", "qlstm-narma", "readout-qnn-mnist36", "regression",
 ]  # fmt: skip
 
 
