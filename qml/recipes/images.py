@@ -18,6 +18,8 @@ themselves run their circuits on any backend (docs/image-classifiers.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -89,18 +91,36 @@ def _mnist_data(options: RecipeOptions, generator: torch.Generator) -> tuple[tup
     return train, validation, test
 
 
+def _eight_digits(
+    options: RecipeOptions,
+    data: Callable[[RecipeOptions, torch.Generator], tuple[tuple, tuple, tuple]],
+    model: Callable[[torch.Generator], nn.Module],
+    lr: float,
+    cosine_epochs: int | None = None,
+) -> Experiment:
+    """Digits 0-7: the data split (drawn first), the model, Adam (with cosine decay over ``cosine_epochs``)."""
+    generator = torch.Generator().manual_seed(options.seed)
+    train, validation, test = data(options, generator)
+    network = model(generator)
+    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
+    scheduler = None
+    if cosine_epochs is not None:
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cosine_epochs)
+    names = [str(c) for c in _DIGIT_CLASSES]
+    return _experiment(network, ReadoutCrossEntropy(8), optimizer, train, validation, test, names, scheduler)
+
+
 def hamemb_digits(options: RecipeOptions) -> Experiment:
     """The paper's digits model: 3 qubits, 15 layers of a brickwall of two SU(4) blocks, Adam 0.01, full batch.
 
     ``quick``: 3 layers, 160 training and 64 test images.
     """
-    generator = torch.Generator().manual_seed(options.seed)
-    train, validation, test = _digits_data(options, generator)
     layers = 3 if options.quick else 15
-    model = HamiltonianEmbeddingClassifier(3, layers, 8, unitary="brickwall", generator=generator)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    names = [str(c) for c in _DIGIT_CLASSES]
-    return _experiment(model, ReadoutCrossEntropy(8), optimizer, train, validation, test, names)
+
+    def model(generator: torch.Generator) -> nn.Module:
+        return HamiltonianEmbeddingClassifier(3, layers, 8, unitary="brickwall", generator=generator)
+
+    return _eight_digits(options, _digits_data, model, lr=0.01)
 
 
 def qcnn_digits(options: RecipeOptions) -> Experiment:
@@ -108,13 +128,9 @@ def qcnn_digits(options: RecipeOptions) -> Experiment:
 
     ``quick``: 160 training and 64 test images.
     """
-    generator = torch.Generator().manual_seed(options.seed)
-    train, validation, test = _digits_data(options, generator)
-    model = QCNNClassifier(6, 1, 8, generator=generator)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=_DIGITS_EPOCHS)
-    names = [str(c) for c in _DIGIT_CLASSES]
-    return _experiment(model, ReadoutCrossEntropy(8), optimizer, train, validation, test, names, scheduler)
+    return _eight_digits(
+        options, _digits_data, lambda g: QCNNClassifier(6, 1, 8, generator=g), lr=0.1, cosine_epochs=_DIGITS_EPOCHS
+    )
 
 
 def hamemb_mnist(options: RecipeOptions) -> Experiment:
@@ -122,15 +138,14 @@ def hamemb_mnist(options: RecipeOptions) -> Experiment:
 
     ``quick``: 2 layers, 160 training and 64 test images.
     """
-    generator = torch.Generator().manual_seed(options.seed)
-    train, validation, test = _mnist_data(options, generator)
     layers = 2 if options.quick else 10
-    model = HamiltonianEmbeddingClassifier(
-        5, layers, 8, unitary="full", readout_qubits=(0, 1, 2, 3), generator=generator
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    names = [str(c) for c in _DIGIT_CLASSES]
-    return _experiment(model, ReadoutCrossEntropy(8), optimizer, train, validation, test, names)
+
+    def model(generator: torch.Generator) -> nn.Module:
+        return HamiltonianEmbeddingClassifier(
+            5, layers, 8, unitary="full", readout_qubits=(0, 1, 2, 3), generator=generator
+        )
+
+    return _eight_digits(options, _mnist_data, model, lr=0.01)
 
 
 def qcnn_mnist(options: RecipeOptions) -> Experiment:
@@ -138,13 +153,9 @@ def qcnn_mnist(options: RecipeOptions) -> Experiment:
 
     ``quick``: 160 training and 64 test images.
     """
-    generator = torch.Generator().manual_seed(options.seed)
-    train, validation, test = _mnist_data(options, generator)
-    model = QCNNClassifier(10, 2, 8, generator=generator)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=_QCNN_MNIST_EPOCHS)
-    names = [str(c) for c in _DIGIT_CLASSES]
-    return _experiment(model, ReadoutCrossEntropy(8), optimizer, train, validation, test, names, scheduler)
+    return _eight_digits(
+        options, _mnist_data, lambda g: QCNNClassifier(10, 2, 8, generator=g), lr=0.1, cosine_epochs=_QCNN_MNIST_EPOCHS
+    )
 
 
 def readout_qnn_mnist36(options: RecipeOptions) -> Experiment:
