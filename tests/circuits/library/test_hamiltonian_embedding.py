@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from circuits import StateVector, TorchBackend
 from circuits.backends.aer import AerBackend
+from circuits.backends.pennylane import PennyLaneBackend
 from circuits.library import (
     HamiltonianSpectra,
     embedding_qubits,
@@ -122,7 +123,7 @@ def test_bad_images_get_errors_that_say_what_is_wrong():
     assert image_hamiltonians(np.full((1, 2, 2), 255, dtype=np.uint8) // 255).dtype == torch.float32
 
 
-def test_the_evolution_circuit_runs_on_our_engine_and_on_aer_as_a_unitary():
+def test_the_evolution_circuit_runs_on_our_engine_aer_and_pennylane():
     images = _images(7, 2, 8)
     spectra = HamiltonianSpectra.from_images(images)
     for image, expected in zip(images, spectra.unitary(torch.tensor(0.9, dtype=torch.float64)), strict=True):
@@ -134,6 +135,8 @@ def test_the_evolution_circuit_runs_on_our_engine_and_on_aer_as_a_unitary():
         torch.testing.assert_close(ours[0], expected[:, 0], atol=1e-12, rtol=0)
         aer = AerBackend().state(circuit, {"t": t.numpy()})
         torch.testing.assert_close(aer[0].to(torch.complex128), expected[:, 0], atol=1e-10, rtol=0)
+        pennylane = PennyLaneBackend().state(circuit, {"t": t.numpy()})
+        torch.testing.assert_close(pennylane[0].to(torch.complex128), expected[:, 0], atol=1e-10, rtol=0)
 
 
 def test_the_circuit_gradient_in_time_equals_the_batched_one():
