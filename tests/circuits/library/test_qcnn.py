@@ -49,19 +49,24 @@ def _measured_probabilities(circuit: Circuit, values: dict, amplitudes: np.ndarr
     return reference_probabilities(np.sqrt(np.clip(np.real(np.diag(rho)), 0, None)), n, readout)
 
 
-@pytest.mark.parametrize(("num_qubits", "num_layers"), [(4, 1), (6, 2)])  # (6, 2): a pooling over 3 wires
-def test_deferred_pooling_equals_measuring_in_the_middle(num_qubits, num_layers):
-    rng = np.random.default_rng(num_qubits)
+def _deferred_qcnn(num_qubits: int, num_layers: int, seed: int) -> tuple[dict, np.ndarray, tuple, np.ndarray]:
+    """Random weights and image: ``(weights {"w", "v"}, amplitudes, readout qubits, read-out probabilities)``
+    of the amplitude-encoded QCNN with deferred pooling, on the dense oracle."""
+    rng = np.random.default_rng(seed)
     weights = rng.normal(size=18 * num_layers)
     readout = qcnn_readout_qubits(num_qubits, num_layers)
-    dense = rng.normal(size=4 ** len(readout) - 1)
+    values = {"w": weights, "v": rng.normal(size=4 ** len(readout) - 1)}
     amplitudes = rng.random(2**num_qubits)
     circuit = amplitude_encoding(num_qubits).compose(qcnn_circuit(num_qubits, num_layers))
     angles = amplitude_encoding_angles(torch.tensor(amplitudes)[None])[0].numpy()
-    state = reference_state(circuit, {"x": angles, "w": weights, "v": dense})
-    deferred = reference_probabilities(state, num_qubits, readout)
-    body = qcnn_circuit(num_qubits, num_layers)
-    measured = _measured_probabilities(body, {"w": weights, "v": dense}, amplitudes, readout)
+    state = reference_state(circuit, {"x": angles, **values})
+    return values, amplitudes, readout, reference_probabilities(state, num_qubits, readout)
+
+
+@pytest.mark.parametrize(("num_qubits", "num_layers"), [(4, 1), (6, 2)])  # (6, 2): a pooling over 3 wires
+def test_deferred_pooling_equals_measuring_in_the_middle(num_qubits, num_layers):
+    values, amplitudes, readout, deferred = _deferred_qcnn(num_qubits, num_layers, seed=num_qubits)
+    measured = _measured_probabilities(qcnn_circuit(num_qubits, num_layers), values, amplitudes, readout)
     np.testing.assert_allclose(deferred, measured, atol=1e-12)
 
 
@@ -106,17 +111,10 @@ def _pennylane_qcnn(num_qubits, weights, dense, amplitudes):
     ("num_qubits", "num_layers", "expected_readout"), [(6, 1, (0, 2, 4)), (6, 2, (0, 4)), (5, 2, (0, 4))]
 )
 def test_the_circuit_equals_pennylanes_qcnn_with_mid_circuit_measurements(num_qubits, num_layers, expected_readout):
-    rng = np.random.default_rng(10 * num_qubits + num_layers)
-    weights = rng.normal(size=18 * num_layers)
-    readout = qcnn_readout_qubits(num_qubits, num_layers)
+    values, amplitudes, readout, ours = _deferred_qcnn(num_qubits, num_layers, seed=10 * num_qubits + num_layers)
     assert readout == expected_readout
-    dense = rng.normal(size=4 ** len(readout) - 1)
-    amplitudes = rng.random(2**num_qubits)
-    circuit = amplitude_encoding(num_qubits).compose(qcnn_circuit(num_qubits, num_layers))
-    angles = amplitude_encoding_angles(torch.tensor(amplitudes)[None])[0].numpy()
-    state = reference_state(circuit, {"x": angles, "w": weights, "v": dense})
-    ours = reference_probabilities(state, num_qubits, readout)
-    np.testing.assert_allclose(ours, _pennylane_qcnn(num_qubits, weights, dense, amplitudes), atol=1e-12)
+    pennylane = _pennylane_qcnn(num_qubits, values["w"], values["v"], amplitudes)
+    np.testing.assert_allclose(ours, pennylane, atol=1e-12)
 
 
 def test_dense_layer_words_are_pennylanes_arbitrary_unitary_order():

@@ -9,7 +9,6 @@ import scipy.linalg
 import torch
 
 from circuits import TorchBackend
-from circuits.backends.aer import AerBackend
 from circuits.library import image_hamiltonians
 from qml.models import HamiltonianEmbeddingClassifier, ReadoutCrossEntropy
 from qml.models.hamiltonian_embedding import brickwall_pairs
@@ -128,30 +127,16 @@ def test_gradients_match_finite_differences(unitary, matches_finite_differences)
     matches_finite_differences(loss, model.weights, [(0, 0), (1, 4), (1, 14)])
 
 
-def test_fast_path_equals_the_circuits_on_our_engine_with_the_same_time_gradients():
+def test_fast_path_equals_the_circuits_on_our_engine_with_the_same_time_gradients(matches_its_circuit):
     model = _model(seed=4, num_layers=3)
     images = _images(8, 3, 8)
-    fast = model(images)
-    (fast_grad,) = torch.autograd.grad(fast[:, 2].sum(), model.times)
-    model.backend = REF
-    circuit_out = model(images)
-    torch.testing.assert_close(circuit_out, fast, atol=1e-12, rtol=0)
-    (circuit_grad,) = torch.autograd.grad(circuit_out[:, 2].sum(), model.times)
-    torch.testing.assert_close(circuit_grad, fast_grad, atol=1e-10, rtol=0)
+    matches_its_circuit(model, images, model.times, 2)
     circuit = model.circuit(images[0])
     assert circuit.count_ops() == {"h": 3, "evolution": 3, "unitary": 6} and circuit.parameters == {"t": 3}
 
 
-def test_fast_path_equals_aer_exact_and_sampled():
-    model = _model(seed=5, num_layers=2, num_classes=4)
-    images = _images(9, 2, 6)
-    fast = model(images).detach()
-    model.backend = AerBackend()
-    torch.testing.assert_close(model(images).detach().double(), fast, atol=1e-10, rtol=0)
-    model.backend = AerBackend(shots=4000, seed=1)
-    sampled = model(images).detach().double()
-    sigma = torch.sqrt(fast * (1 - fast) / 4000)
-    assert bool(((sampled - fast).abs() <= 5 * sigma + 1e-12).all())
+def test_fast_path_equals_aer_exact_and_sampled(matches_aer):
+    matches_aer(_model(seed=5, num_layers=2, num_classes=4), _images(9, 2, 6), seed=1)
 
 
 def test_trotterised_model_runs_as_one_circuit_and_converges_to_the_exact_one():

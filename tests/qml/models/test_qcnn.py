@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from circuits import TorchBackend
-from circuits.backends.aer import AerBackend
 from qml.models import QCNNClassifier
-
-REF = TorchBackend(dtype=torch.complex128)
 
 
 def _model(num_qubits=6, num_layers=1, num_classes=8, seed=0, dtype=torch.float64):
@@ -63,25 +59,13 @@ def test_gradients_match_finite_differences(matches_finite_differences):
 
 
 @pytest.mark.parametrize(("num_qubits", "num_layers", "side"), [(6, 1, 8), (10, 2, 32)])
-def test_fast_path_equals_the_amplitude_encoded_circuit_on_our_engine(num_qubits, num_layers, side):
+def test_fast_path_equals_the_amplitude_encoded_circuit_on_our_engine(
+    num_qubits, num_layers, side, matches_its_circuit
+):
     model = _model(num_qubits, num_layers, seed=5)
-    images = _images(6, 3, side)
-    fast = model(images)
-    (fast_grad,) = torch.autograd.grad(fast[:, 1].sum(), model.weights)
-    model.backend = REF
-    circuit_out = model(images)
-    torch.testing.assert_close(circuit_out, fast, atol=1e-12, rtol=0)
-    (circuit_grad,) = torch.autograd.grad(circuit_out[:, 1].sum(), model.weights)
-    torch.testing.assert_close(circuit_grad, fast_grad, atol=1e-10, rtol=0)
+    matches_its_circuit(model, _images(6, 3, side), model.weights, 1)
     assert model.circuit().parameters == {"v": 63, "w": 18 * num_layers, "x": 2**num_qubits - 1}
 
 
-def test_fast_path_equals_aer_exact_and_sampled():
-    model = _model(seed=7)
-    images = _images(8, 2, 8)
-    fast = model(images).detach()
-    model.backend = AerBackend()
-    torch.testing.assert_close(model(images).detach().double(), fast, atol=1e-10, rtol=0)
-    model.backend = AerBackend(shots=4000, seed=3)
-    sampled = model(images).detach().double()
-    assert bool(((sampled - fast).abs() <= 5 * torch.sqrt(fast * (1 - fast) / 4000) + 1e-12).all())
+def test_fast_path_equals_aer_exact_and_sampled(matches_aer):
+    matches_aer(_model(seed=7), _images(8, 2, 8), seed=3)
