@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = [
     "classifier", "cnn-mlp-digits", "cnn-qkan-digits", "demo", "fkan-expsin", "fkan-sinc20",
     "gru-bessel", "gru-damped", "gru-narma", "gru-reservoir-bessel", "gru-reservoir-damped", "gru-reservoir-narma",
+    "hamemb-digits", "hamemb-mnist",
     "hqkan-lstm-bessel", "hqkan-lstm-damped", "hqkan-lstm-narma", "lstm-bessel", "lstm-damped", "lstm-narma",
     "lstm-reservoir-bessel", "lstm-reservoir-damped", "lstm-reservoir-narma",
-    "mlp-expsin", "mlp-sinc20",
+    "mlp-expsin", "mlp-sinc20", "qcnn-digits", "qcnn-mnist",
     "qgru-bessel", "qgru-damped", "qgru-narma", "qgru-reservoir-bessel", "qgru-reservoir-damped",
     "qgru-reservoir-narma",
     "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
@@ -29,7 +30,7 @@ SHIPPED = [
     "qlstm-reservoir-bessel", "qlstm-reservoir-damped", "qlstm-reservoir-narma",
     "qrnn-bessel", "qrnn-damped", "qrnn-elman-letters", "qrnn-elman-xor", "qrnn-mnist01", "qrnn-mnist36",
     "qrnn-narma", "qrnn-reservoir-bessel", "qrnn-reservoir-damped", "qrnn-reservoir-narma",
-    "regression",
+    "readout-qnn-mnist36", "regression",
     "rnn-bessel", "rnn-damped", "rnn-narma", "rnn-reservoir-bessel", "rnn-reservoir-damped", "rnn-reservoir-narma",
 ]  # fmt: skip
 
