@@ -9,10 +9,9 @@ import torch
 from torch import nn
 
 from qml.models import HybridClassifier, VQCRegressor
-from qml.recipes.common import series_experiment
+from qml.recipes.common import classification_experiment, series_experiment
 from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
 from qml.training.data import holdout
-from qml.training.metrics import accuracy
 
 __all__ = ["RECIPES", "classifier", "regression"]
 
@@ -32,17 +31,10 @@ def _digits_experiment(options: RecipeOptions, classes: int, qubits: int, layers
     train, validation = holdout(x_train, y_train, 0.2, "random", generator=generator)  # before the weights draw
     model = HybridClassifier(x_train.shape[1], classes, qubits, layers, options.backend, generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    return Experiment(
-        model=model,
-        loss_fn=nn.CrossEntropyLoss(),
-        optimizer=optimizer,
-        train=train,
-        validation=validation,
-        test=(x_test, y_test),
-        task="classification",
-        metrics={"accuracy": accuracy},
-        scheduler=torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9),
-        class_names=[str(c) for c in range(classes)],
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    names = [str(c) for c in range(classes)]
+    return classification_experiment(
+        model, nn.CrossEntropyLoss(), optimizer, train, validation, (x_test, y_test), names, scheduler
     )
 
 

@@ -1,4 +1,4 @@
-"""Pieces the recipe modules share: the training part of a split and the time-series regression experiment."""
+"""Pieces the recipe modules share: the training part of a split, the classification and time-series experiments."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from torch import nn
 from qml.data.base import Split
 from qml.recipes.recipe import Experiment
 from qml.training.data import holdout
-from qml.training.metrics import mean_absolute_error, mean_squared_error
+from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error
 
-__all__ = ["series_experiment", "training_part"]
+__all__ = ["classification_experiment", "series_experiment", "training_part"]
 
 
 def training_part(data: Split, quick_rows: int | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,6 +18,31 @@ def training_part(data: Split, quick_rows: int | None) -> tuple[torch.Tensor, to
     if quick_rows is None:
         return data.x_train, data.y_train
     return data.x_train[:quick_rows], data.y_train[:quick_rows]
+
+
+def classification_experiment(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: tuple[torch.Tensor, torch.Tensor],
+    validation: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    class_names: list[str],
+    scheduler: object = None,
+) -> Experiment:
+    """A classification experiment scored by accuracy (and the loss), with a confusion matrix over ``class_names``."""
+    return Experiment(
+        model=model,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        train=train,
+        validation=validation,
+        test=test,
+        task="classification",
+        metrics={"accuracy": accuracy},
+        scheduler=scheduler,
+        class_names=class_names,
+    )
 
 
 def series_experiment(

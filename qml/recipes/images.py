@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from qml.models import HamiltonianEmbeddingClassifier, HingeLoss, QCNNClassifier, ReadoutCrossEntropy, ReadoutQNN
+from qml.recipes.common import classification_experiment
 from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
 from qml.training.data import holdout
-from qml.training.metrics import accuracy
 
 __all__ = ["DIGITS_TRAIN_SIZE", "RECIPES"]
 
@@ -39,28 +39,9 @@ _DIGITS_EPOCHS = 500
 _QCNN_MNIST_EPOCHS = 40
 
 
-def _experiment(
-    model: nn.Module,
-    loss_fn: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train: tuple[torch.Tensor, torch.Tensor],
-    validation: tuple[torch.Tensor, torch.Tensor],
-    test: tuple[torch.Tensor, torch.Tensor],
-    class_names: list[str],
-    scheduler: object = None,
-) -> Experiment:
-    return Experiment(
-        model=model,
-        loss_fn=loss_fn,
-        optimizer=optimizer,
-        train=train,
-        validation=validation,
-        test=test,
-        task="classification",
-        metrics={"accuracy": accuracy},
-        scheduler=scheduler,
-        class_names=class_names,
-    )
+def _first(pair: tuple[torch.Tensor, torch.Tensor], rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``rows`` inputs and labels (the ``quick`` variants)."""
+    return pair[0][:rows], pair[1][:rows]
 
 
 def _digits_data(options: RecipeOptions, generator: torch.Generator) -> tuple[tuple, tuple, tuple]:
@@ -72,8 +53,8 @@ def _digits_data(options: RecipeOptions, generator: torch.Generator) -> tuple[tu
     train, validation = holdout(data.x_train, data.y_train, held_out, "random", generator=generator)
     test = (data.x_test, data.y_test)
     if options.quick:
-        train = (train[0][:_QUICK_TRAIN], train[1][:_QUICK_TRAIN])
-        test = (test[0][:_QUICK_TEST], test[1][:_QUICK_TEST])
+        train = _first(train, _QUICK_TRAIN)
+        test = _first(test, _QUICK_TEST)
     return train, validation, test
 
 
@@ -85,9 +66,9 @@ def _mnist_data(options: RecipeOptions, generator: torch.Generator) -> tuple[tup
     train, validation = holdout(pad(data.x_train, 32), data.y_train, 0.1, "random", generator=generator)
     test = (pad(data.x_test, 32), data.y_test)
     if options.quick:
-        train = (train[0][:_QUICK_TRAIN], train[1][:_QUICK_TRAIN])
-        validation = (validation[0][:_QUICK_TEST], validation[1][:_QUICK_TEST])
-        test = (test[0][:_QUICK_TEST], test[1][:_QUICK_TEST])
+        train = _first(train, _QUICK_TRAIN)
+        validation = _first(validation, _QUICK_TEST)
+        test = _first(test, _QUICK_TEST)
     return train, validation, test
 
 
@@ -107,7 +88,8 @@ def _eight_digits(
     if cosine_epochs is not None:
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cosine_epochs)
     names = [str(c) for c in _DIGIT_CLASSES]
-    return _experiment(network, ReadoutCrossEntropy(8), optimizer, train, validation, test, names, scheduler)
+    loss = ReadoutCrossEntropy(8)
+    return classification_experiment(network, loss, optimizer, train, validation, test, names, scheduler)
 
 
 def hamemb_digits(options: RecipeOptions) -> Experiment:
@@ -176,11 +158,11 @@ def readout_qnn_mnist36(options: RecipeOptions) -> Experiment:
     train, validation = holdout(x_train, y_train, 0.2, "random", generator=generator)
     test = (binarize(data.x_test), data.y_test)
     if options.quick:
-        train = (train[0][:_QUICK_TRAIN], train[1][:_QUICK_TRAIN])
-        test = (test[0][:_QUICK_TEST], test[1][:_QUICK_TEST])
+        train = _first(train, _QUICK_TRAIN)
+        test = _first(test, _QUICK_TEST)
     model = ReadoutQNN(16, generator=generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    return _experiment(model, HingeLoss(), optimizer, train, validation, test, ["3", "6"])
+    return classification_experiment(model, HingeLoss(), optimizer, train, validation, test, ["3", "6"])
 
 
 RECIPES = (

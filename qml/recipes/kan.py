@@ -17,9 +17,10 @@ from torch import nn
 from qml.kan import QKAN
 from qml.kan.classical import FourierKAN, mlp
 from qml.models.cnn import CNNClassifier
+from qml.recipes.common import classification_experiment
 from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
 from qml.training.data import holdout
-from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error
+from qml.training.metrics import mean_absolute_error, mean_squared_error
 
 __all__ = ["RECIPES", "Scalar"]
 
@@ -87,17 +88,10 @@ def _digits_cnn(head_name: str) -> Callable[[RecipeOptions], Experiment]:
         model = CNNClassifier(8, 10, head, generator=generator)
         train, validation = holdout(x_train, y_train, 0.2, "head")
         optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-        return Experiment(
-            model=model,
-            loss_fn=nn.CrossEntropyLoss(),
-            optimizer=optimizer,
-            train=train,
-            validation=validation,
-            test=(x_test, y_test),
-            task="classification",
-            metrics={"accuracy": accuracy},
-            scheduler=torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.95),
-            class_names=[str(c) for c in range(10)],
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.95)
+        names = [str(c) for c in range(10)]
+        return classification_experiment(
+            model, nn.CrossEntropyLoss(), optimizer, train, validation, (x_test, y_test), names, scheduler
         )
 
     return build
