@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,21 +35,14 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _timing import median_time  # noqa: E402
 
 from circuits import TorchBackend  # noqa: E402
 from qml.models import HamiltonianEmbeddingClassifier, HingeLoss, ReadoutCrossEntropy, ReadoutQNN  # noqa: E402
 from qml.models.hamiltonian_embedding import brickwall_pairs  # noqa: E402
 from qml.recipes import RecipeOptions, get_recipe  # noqa: E402
-
-
-def _timed(step: Callable[[], None], reps: int) -> dict[str, float]:
-    step()  # warm-up (plans, caches)
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return {"median_s": statistics.median(times), "min_s": min(times), "reps": reps}
 
 
 def _adam_step(model: torch.nn.Module, loss_of: Callable[[], torch.Tensor]) -> Callable[[], None]:
@@ -111,7 +102,7 @@ def bench_hamemb_digits(reps: int) -> list[dict[str, Any]]:
     assert agreement < 1e-4, f"PennyLane and ours disagree by {agreement}"
     records = []
     for name, module, peer_reps in (("ours", model, reps), ("pennylane", peer, max(2, reps // 5))):
-        timing = _timed(_adam_step(module, lambda m=module: loss_fn(m(x), y)), peer_reps)
+        timing = median_time(_adam_step(module, lambda m=module: loss_fn(m(x), y)), peer_reps)
         records.append({"workload": "hamemb-digits", "peer": name, "batch": len(y), "steps_per_epoch": 1,
                          "step": timing, "epoch_s": timing["median_s"], "max_abs_diff": agreement})  # fmt: skip
     return records
@@ -176,12 +167,12 @@ def bench_readout(reps: int, slow_reps: int) -> list[dict[str, Any]]:
             loss_fn(model(x[start : start + batch]), y[start : start + batch]).backward()
             optimizer.step()
 
-    timing = _timed(epoch, reps)
+    timing = median_time(epoch, reps)
     records.append({"workload": "readout-qnn-mnist36", "peer": "ours", "batch": batch, "steps_per_epoch": steps,
                     "step": {k: v / steps if k != "reps" else v for k, v in timing.items()},
                     "epoch_s": timing["median_s"], "max_abs_diff": agreement})  # fmt: skip
     for name, module in (("ours-engine", engine), ("pennylane", peer)):
-        timing = _timed(_adam_step(module, lambda m=module: loss_fn(m(xb), yb)), slow_reps)
+        timing = median_time(_adam_step(module, lambda m=module: loss_fn(m(xb), yb)), slow_reps)
         records.append({"workload": "readout-qnn-mnist36", "peer": name, "batch": batch, "steps_per_epoch": steps,
                         "step": timing, "epoch_s": steps * timing["median_s"], "max_abs_diff": agreement})  # fmt: skip
     return records

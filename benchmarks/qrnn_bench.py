@@ -34,9 +34,7 @@ import argparse
 import json
 import math
 import resource
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _timing import median_time  # noqa: E402
 from hea import machine_info, package_versions  # noqa: E402
 
 # =========================================================================== the QRNN in PennyLane
@@ -260,16 +259,6 @@ def check() -> None:
     print("check passed")
 
 
-def _time(fn, reps: int) -> dict[str, Any]:
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return {"median_s": statistics.median(times), "min_s": min(times), "reps": reps}
-
-
 def bench(batch: int, steps: int, pl_steps: int, reps: int, pl_reps: int) -> dict[str, Any]:
     from qml.data.timeseries import damped_oscillator
     from qml.recurrent import clip_gradients, collect_features, qrnn_loss
@@ -297,7 +286,7 @@ def bench(batch: int, steps: int, pl_steps: int, reps: int, pl_reps: int) -> dic
         ("qrnn_pennylane_short", peer.forward, pl_steps, pl_reps),
     ):
         print(f"{key}: training step, batch {batch}, {length} steps ...", flush=True)
-        results[key] = _time(training_step(forward, length), count) | {"steps": length, "batch": batch}
+        results[key] = median_time(training_step(forward, length), count) | {"steps": length, "batch": batch}
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(f"  {results[key]['median_s']:.3f} s (peak memory of the process so far {rss:.2f} GiB)", flush=True)
 
@@ -306,9 +295,9 @@ def bench(batch: int, steps: int, pl_steps: int, reps: int, pl_reps: int) -> dic
     x = torch.cat([data.x_train, data.x_test])
     pl_reservoir = PennyLaneQLSTM(reservoir.cell)
     print(f"QLSTM reservoir features, {len(x)} windows: ours ...", flush=True)
-    results["reservoir_ours"] = _time(lambda: collect_features(reservoir, x), reps)
+    results["reservoir_ours"] = median_time(lambda: collect_features(reservoir, x), reps)
     print(f"  ours {results['reservoir_ours']['median_s']:.3f} s; PennyLane ...", flush=True)
-    results["reservoir_pennylane"] = _time(lambda: pl_reservoir.features(x), max(pl_reps, 3))
+    results["reservoir_pennylane"] = median_time(lambda: pl_reservoir.features(x), max(pl_reps, 3))
     print(f"  PennyLane {results['reservoir_pennylane']['median_s']:.3f} s", flush=True)
     return results
 
