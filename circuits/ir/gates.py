@@ -44,6 +44,7 @@ __all__ = [
     "complex_dtype_for",
     "gate_matrix",
     "gate_spec",
+    "pauli_matrix",
 ]
 
 _UNITARY_ATOL = 1e-8
@@ -266,7 +267,8 @@ def _rotation_about(pauli: np.ndarray) -> MatrixFn:
     return build
 
 
-def _pauli_matrix(label: str) -> np.ndarray:
+def pauli_matrix(label: str) -> np.ndarray:
+    """The complex128 ``2**n x 2**n`` matrix of a Pauli word such as ``"XZ"``: the ``kron`` of its letters, in order."""
     out = np.ones((1, 1), dtype=np.complex128)
     for letter in label:
         out = np.kron(out, _PAULI[letter])
@@ -275,7 +277,7 @@ def _pauli_matrix(label: str) -> np.ndarray:
 
 def _pauli_rot(params: torch.Tensor, data: GateData) -> torch.Tensor:
     assert isinstance(data, PauliLabel)
-    return _rotation_about(_pauli_matrix(data.label))(params, data)
+    return _rotation_about(pauli_matrix(data.label))(params, data)
 
 
 @functools.lru_cache(maxsize=256)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from circuits.backend import Backend
+from circuits.ir.gates import pauli_matrix
 from circuits.ir.observables import Projector
 from circuits.sim.measure import marginal_probabilities, probabilities
 
@@ -25,13 +26,6 @@ __all__ = [
     "readout_projectors",
     "special_unitary",
 ]
-
-_PAULI = {
-    "I": np.eye(2, dtype=np.complex128),
-    "X": np.array([[0, 1], [1, 0]], dtype=np.complex128),
-    "Y": np.array([[0, -1j], [1j, 0]], dtype=np.complex128),
-    "Z": np.array([[1, 0], [0, -1]], dtype=np.complex128),
-}
 
 
 def check_positive(name: str, value: object, owner: str) -> int:
@@ -92,13 +86,7 @@ def pauli_words(num_qubits: int) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _pauli_basis(num_qubits: int) -> np.ndarray:
-    basis = []
-    for word in pauli_words(num_qubits):
-        matrix = np.ones((1, 1), dtype=np.complex128)
-        for letter in word:
-            matrix = np.kron(matrix, _PAULI[letter])
-        basis.append(matrix)
-    return np.stack(basis)
+    return np.stack([pauli_matrix(word) for word in pauli_words(num_qubits)])
 
 
 def special_unitary(weights: torch.Tensor, num_qubits: int) -> torch.Tensor:
