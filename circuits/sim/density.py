@@ -1,0 +1,350 @@
+"""The density-matrix engine: exact noisy simulation, batched and differentiable by torch autograd.
+
+The density matrix ``rho`` of ``n`` qubits, ``(batch_size, 2**n, 2**n)``, is stored flat as a vector of
+``2n`` qubits, ``(batch_size, 4**n)``: qubit ``q`` of the circuit is the row qubit ``q`` and the column
+qubit ``n + q`` (qubit 0 most significant, row index first: ``rho_flat[b, r * 2**n + c] = rho[b, r, c]``).
+On that vector the state-vector kernels do all the work (:func:`circuits.sim.kernels.apply_matrix`):
+
+* a gate ``U`` on qubits ``Q``: ``U`` on the row qubits ``Q`` and ``conj(U)`` on the column qubits
+  ``n + Q`` (``rho -> U rho U^dagger``);
+* a channel with Kraus operators ``K_k``: its superoperator ``S = sum_k kron(K_k, conj(K_k))`` on the
+  ``2k`` qubits ``(Q, n + Q)`` (see :mod:`circuits.ir.channels`).
+
+Compilation (once per circuit, :class:`DensityPlan`) fuses what it can before lifting: every run of
+one-qubit gates and one-qubit channels on a qubit becomes one ``2 x 2`` matrix (no channel in the run)
+or one ``4 x 4`` superoperator; a multi-qubit gate followed by channels on the same qubits becomes one
+superoperator. The matrices of all operations of one type are built in one batched call per forward
+pass, as in :mod:`circuits.sim.plan`. A global phase cancels in ``rho`` and is dropped.
+
+Gradients: every step is an ordinary torch operation, so autograd differentiates through gates and
+channels to any order, with respect to gate angles and to symbolic noise strengths alike. The
+adjoint method of the state-vector engine does not apply (a channel is not unitary: the state cannot
+be un-computed), so this engine keeps every intermediate density matrix; its memory grows with depth.
+
+Memory: ``batch_size * 4**n * itemsize`` bytes per copy (8 bytes per entry in complex64): 12 qubits
+take 128 MiB per sample. :func:`check_density_memory` refuses what would not fit, with the estimate.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from circuits.backend import (
+    Expectation,
+    Measurement,
+    Probabilities,
+    Samples,
+    StateVector,
+    available_memory_bytes,
+    format_bytes,
+    measured_qubits,
+)
+from circuits.errors import SimulationMemoryError
+from circuits.ir.channels import CHANNELS, channel_superoperator
+from circuits.ir.circuit import Circuit
+from circuits.ir.gates import complex_dtype_for, gate_matrix
+from circuits.ir.observables import Observable
+from circuits.ir.operation import Operation
+from circuits.ir.parameters import Angle
+from circuits.noise import apply_readout_errors
+from circuits.sim.kernels import apply_matrix
+from circuits.sim.measure import _diagonal_table, _offdiagonal_terms, marginal_probabilities, sample_bits
+
+__all__ = [
+    "DensityPlan",
+    "check_density_memory",
+    "compile_density_plan",
+    "density_expectations",
+    "density_probabilities",
+    "measure_density",
+    "simulate_density",
+]
+
+_ALWAYS_FITS_BYTES = 16 * 2**20
+
+
+def check_density_memory(
+    num_qubits: int, batch_size: int, itemsize: int, device: torch.device, *, copies: int = 3
+) -> None:
+    """Raise :class:`SimulationMemoryError` when ``copies`` batched density matrices would not fit.
+
+    Args:
+        num_qubits: qubits of the circuit.
+        batch_size: density matrices simulated at once.
+        itemsize: bytes per complex entry (8 for complex64, 16 for complex128).
+        device: where they would live.
+        copies: how many the simulation holds at once.
+    """
+    one = batch_size * itemsize * 4**num_qubits
+    needed = copies * one
+    if needed <= _ALWAYS_FITS_BYTES:
+        return
+    available = available_memory_bytes(device)
+    if needed > available:
+        raise SimulationMemoryError(
+            f"The density matrix of {num_qubits} qubits for a batch of {batch_size} needs about "
+            f"{format_bytes(needed)} ({copies} copies of batch_size * 4**{num_qubits} * {itemsize} bytes = "
+            f"{format_bytes(one)}), but only {format_bytes(available)} is available on {device}. Use fewer qubits "
+            "or a smaller batch, or TorchBackend(method='trajectory') (memory of a state vector per trajectory)."
+        )
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One pass over the density matrix.
+
+    Attributes:
+        kind: ``"unitary"`` (a matrix on ``qubits``, applied to rows and columns) or ``"super"`` (a
+            superoperator on the row and column qubits of ``qubits``).
+        qubits: the circuit qubits acted on.
+        factors: operation indices whose (lifted) matrices multiply, in application order, into the operand.
+    """
+
+    kind: str
+    qubits: tuple[int, ...]
+    factors: tuple[int, ...]
+
+
+class DensityPlan:
+    """The compiled form of one (noisy) circuit for the density-matrix engine.
+
+    Attributes:
+        num_qubits: circuit width.
+        steps: the passes over the density matrix, in order.
+    """
+
+    def __init__(self, circuit: Circuit) -> None:
+        self.num_qubits = circuit.num_qubits
+        self.operations = circuit.operations
+        self.steps: list[_Step] = []
+        self._compile()
+        # operations of one type (and width) build their matrices in one call
+        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for index in sorted({i for step in self.steps for i in step.factors}):
+            op = self.operations[index]
+            groups[(op.name, op.num_qubits)].append(index)
+        self._groups = dict(groups)
+
+    def _compile(self) -> None:
+        pending: dict[int, list[int]] = {}  # qubit -> one-qubit operations not yet applied
+
+        def flush(q: int) -> None:
+            run = pending.pop(q, None)
+            if run:
+                kind = "super" if any(self.operations[i].is_channel for i in run) else "unitary"
+                self.steps.append(_Step(kind, (q,), tuple(run)))
+
+        ops = self.operations
+        i = 0
+        while i < len(ops):
+            op = ops[i]
+            if not op.qubits:  # a global phase cancels in rho
+                i += 1
+                continue
+            if op.num_qubits == 1:
+                pending.setdefault(op.qubits[0], []).append(i)
+                i += 1
+                continue
+            for q in op.qubits:
+                flush(q)
+            factors = [i]
+            i += 1
+            while i < len(ops) and ops[i].is_channel and ops[i].qubits == op.qubits:
+                factors.append(i)
+                i += 1
+            kind = "super" if any(ops[j].is_channel for j in factors) else "unitary"
+            self.steps.append(_Step(kind, op.qubits, tuple(factors)))
+        for q in sorted(pending):
+            flush(q)
+
+    def _validated_values(
+        self, angles: list[Angle], values: dict[str, torch.Tensor], batch: int, dtype: torch.dtype, device: torch.device
+    ) -> torch.Tensor:
+        columns = [a.evaluate(values).to(dtype=dtype, device=device).expand(batch) for a in angles]
+        return torch.stack(columns, dim=-1)
+
+    def operands(
+        self, values: dict[str, torch.Tensor], batch: int, real_dtype: torch.dtype, device: torch.device
+    ) -> list[torch.Tensor]:
+        """Each step's operand, ``(batch or 1, d, d)`` for unitary steps, ``(batch or 1, d**2, d**2)`` for the others.
+
+        Raises:
+            InvalidChannelError: a bound noise-channel parameter is out of its range.
+        """
+        matrices: dict[int, torch.Tensor] = {}
+        for (name, width), members in self._groups.items():
+            ops = [self.operations[i] for i in members]
+            channel = name in CHANNELS
+            count = len(ops[0].params)
+            symbolic = any(not p.is_constant for op in ops for p in op.params)
+            rows = batch if symbolic else 1
+            angles = [p for op in ops for p in op.params]
+            if angles:
+                params = self._validated_values(angles, values, rows, real_dtype, device)
+                params = params.reshape(rows, len(ops), count)
+            else:
+                params = torch.zeros(rows, len(ops), 0, dtype=real_dtype, device=device)
+            if channel and symbolic:
+                CHANNELS[name].check_values(params, width)
+            if ops[0].data is not None:  # unitary / evolution / pauli_rot / kraus carry their own data
+                built = [self._matrix(op, params[:, j], channel) for j, op in enumerate(ops)]
+                for index, matrix in zip(members, built, strict=True):
+                    matrices[index] = matrix
+                continue
+            stacked = (
+                channel_superoperator(name, params, None, width) if channel else gate_matrix(name, params, None, width)
+            )
+            for j, index in enumerate(members):
+                matrices[index] = stacked[:, j]
+        dtype = complex_dtype_for(real_dtype)
+        out = []
+        for step in self.steps:
+            operand = None
+            for index in step.factors:
+                factor = matrices[index].to(dtype)
+                if step.kind == "super" and not self.operations[index].is_channel:
+                    factor = _lift(factor)
+                operand = factor if operand is None else factor @ operand
+            out.append(operand)
+        return out
+
+    @staticmethod
+    def _matrix(op: Operation, params: torch.Tensor, channel: bool) -> torch.Tensor:
+        if channel:
+            return channel_superoperator(op.name, params, op.data, op.num_qubits)  # type: ignore[arg-type]
+        return gate_matrix(op.name, params, op.data, op.num_qubits)  # type: ignore[arg-type]
+
+
+def _lift(unitary: torch.Tensor) -> torch.Tensor:
+    """``kron(U, conj(U))``: a gate's superoperator.
+
+    Shape:
+        unitary: ``(..., d, d)``. Returns ``(..., d**2, d**2)``.
+    """
+    d = unitary.shape[-1]
+    product = unitary[..., :, None, :, None] * unitary.conj()[..., None, :, None, :]
+    return product.reshape(*unitary.shape[:-2], d * d, d * d)
+
+
+@functools.lru_cache(maxsize=32)
+def compile_density_plan(circuit: Circuit) -> DensityPlan:
+    """Compile ``circuit`` for the density-matrix engine (cached per circuit)."""
+    return DensityPlan(circuit)
+
+
+def simulate_density(
+    circuit: Circuit,
+    values: dict[str, torch.Tensor],
+    batch_size: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor:
+    """Final density matrices from ``|0...0><0...0|``, flat.
+
+    Args:
+        circuit: the circuit, gates and channels.
+        values: bound parameter values, ``(1 or batch_size, size)`` each.
+        batch_size: number of bindings.
+        dtype: ``torch.complex64`` or ``torch.complex128``.
+        device: where the density matrices live.
+
+    Shape:
+        Returns ``(batch_size, 4**num_qubits)``; ``.view(batch_size, 2**n, 2**n)`` is ``rho``.
+
+    Raises:
+        SimulationMemoryError: the density matrices would not fit (with the estimate).
+        InvalidChannelError: a bound noise-channel parameter is out of its range.
+    """
+    n = circuit.num_qubits
+    batched = any(v.shape[0] != 1 for v in values.values())
+    rows = batch_size if batched else 1
+    check_density_memory(n, rows, dtype.itemsize, device)
+    real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+    plan = compile_density_plan(circuit)
+    operands = plan.operands(values, rows, real_dtype, device)
+    rho = torch.zeros(rows, 4**n, dtype=dtype, device=device)
+    rho[:, 0] = 1
+    columns = tuple(range(n, 2 * n))
+    for step, operand in zip(plan.steps, operands, strict=True):
+        if step.kind == "unitary":
+            rho = apply_matrix(rho, operand, step.qubits, 2 * n)
+            rho = apply_matrix(rho, operand.conj(), tuple(columns[q] for q in step.qubits), 2 * n)
+        else:
+            rho = apply_matrix(rho, operand, step.qubits + tuple(columns[q] for q in step.qubits), 2 * n)
+    return rho if rows == batch_size else rho.expand(batch_size, -1)
+
+
+def density_probabilities(rho: torch.Tensor, num_qubits: int) -> torch.Tensor:
+    """The diagonal of ``rho``: basis-state probabilities.
+
+    Shape:
+        rho: ``(batch_size, 4**n)``. Returns ``(batch_size, 2**n)`` real.
+    """
+    dim = 2**num_qubits
+    return rho.reshape(rho.shape[0], dim, dim).diagonal(dim1=1, dim2=2).real
+
+
+def density_expectations(rho: torch.Tensor, num_qubits: int, observables: Sequence[Observable]) -> torch.Tensor:
+    """``tr(rho O_k)`` for every density matrix in the batch.
+
+    A Pauli string with flip mask ``f`` maps ``|i>`` to ``c(i) |i ^ f>``, so ``tr(rho P) = sum_i rho[i, i ^ f] c(i)``:
+    Z-only strings and projectors read the diagonal (one matmul against a table of signs), the others one gather.
+
+    Shape:
+        rho: ``(batch_size, 4**n)``. Returns ``(batch_size, len(observables))`` real.
+    """
+    observables = tuple(observables)
+    real_dtype = rho.real.dtype
+    table = _diagonal_table(observables, num_qubits, rho.device).to(real_dtype)
+    result = density_probabilities(rho, num_qubits) @ table
+    extra = _offdiagonal_terms(observables, num_qubits, rho.device)
+    if not extra:
+        return result
+    dim = 2**num_qubits
+    rows = torch.arange(dim, device=rho.device)
+    columns = [result[:, k] for k in range(len(observables))]
+    for column, partner, signs, factor in extra:
+        entries = rho[:, rows * dim + partner]  # rho[i, i ^ f]
+        value = ((entries * signs.to(real_dtype)).sum(dim=1) * factor).real
+        columns[column] = columns[column] + value
+    return torch.stack(columns, dim=1)
+
+
+def measure_density(
+    rho: torch.Tensor,
+    circuit: Circuit,
+    measurement: Measurement,
+    readout: Sequence[np.ndarray | None] | None,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """A measurement of final density matrices (see :mod:`circuits.backend` for shapes).
+
+    Args:
+        rho: ``(batch_size, 4**n)``.
+        circuit: the circuit (for its width and the measured qubits).
+        measurement: what to return; ``StateVector`` returns the density matrices ``(batch_size, 2**n, 2**n)``.
+        readout: per circuit qubit, its readout matrix ``[true][recorded]`` or ``None``; applied to
+            ``Probabilities`` and ``Samples`` (measured outcomes), not to ``Expectation`` (as Aer).
+        generator: randomness for ``Samples``.
+    """
+    n = circuit.num_qubits
+    if isinstance(measurement, StateVector):
+        dim = 2**n
+        return rho.reshape(rho.shape[0], dim, dim)
+    if isinstance(measurement, Expectation):
+        return density_expectations(rho, n, measurement.observables)
+    qubits = measured_qubits(circuit, measurement.qubits)  # type: ignore[union-attr]
+    probs = marginal_probabilities(density_probabilities(rho, n), n, qubits)
+    if readout is not None:
+        probs = apply_readout_errors(probs, [readout[q] for q in qubits])
+    if isinstance(measurement, Probabilities):
+        return probs
+    assert isinstance(measurement, Samples)
+    m = len(qubits)
+    return sample_bits(probs, m, tuple(range(m)), measurement.shots, generator)
