@@ -87,15 +87,18 @@ def _unitary(wires: list[int], params: list[Scalar], op: Operation) -> list[qp.o
     return [qp.QubitUnitary(_matrix_of(op, params), wires=wires)]
 
 
-def _kraus_of(op: Operation, params: Sequence[Scalar]) -> list[np.ndarray] | list[torch.Tensor]:
-    """Our Kraus operators of a channel at numeric ``params``, as torch tensors when a parameter is one."""
+def _kraus_of(op: Operation, params: Sequence[Scalar]) -> list[np.ndarray] | torch.Tensor:
+    """Our Kraus operators of a channel at numeric ``params``.
+
+    A list of arrays, or one ``(K, d, d)`` tensor (keeping autograd history) when a parameter is a tensor.
+    """
     differentiable = any(isinstance(p, torch.Tensor) for p in params)
     if params:
         values = torch.stack([torch.as_tensor(p, dtype=torch.float64).reshape(()) for p in params])
     else:
         values = torch.zeros(0, dtype=torch.float64)
     kraus = channel_kraus(op.name, values, op.data, op.num_qubits)
-    return list(kraus.unbind(0)) if differentiable else list(kraus.detach().numpy())
+    return kraus if differentiable else list(kraus.detach().numpy())
 
 
 def _qubit_channel(wires: list[int], params: list[Scalar], op: Operation) -> list[qp.operation.Operator]:

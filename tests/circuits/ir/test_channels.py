@@ -221,8 +221,8 @@ def test_pennylane_backend_refuses_channels_on_pure_state_devices() -> None:
     pytest.importorskip("pennylane")
     from circuits.backends.pennylane import PennyLaneBackend
 
-    # channels convert to PennyLane's (tests/circuits/export/test_pennylane_noise.py); a state-vector device refuses them
-    with pytest.raises(UnsupportedChannelError, match="'default.qubit' cannot run the noise channels.*default.mixed"):
+    # channels convert to PennyLane's (tests/circuits/export/test_pennylane_noise.py); pure-state devices refuse them
+    with pytest.raises(UnsupportedChannelError, match=r"'default\.qubit' cannot run the noise channels.*mixed"):
         PennyLaneBackend("default.qubit").probs(Circuit(1).h(0).bit_flip(0.1, 0))
 
 
