@@ -6,7 +6,7 @@ Importing this package registers nothing and loads no model: the catalogue
 
 from __future__ import annotations
 
-from qml.recipes.recipe import Experiment, Recipe, RecipeOptions
+from qml.recipes.recipe import Experiment, Recipe, RecipeOptions, Report
 from qml.recipes.registry import UnknownRecipeError, all_recipes, get_recipe, recipe_names, register
 from qml.recipes.runner import RunSummary, run_recipe
 
@@ -14,6 +14,7 @@ __all__ = [
     "Experiment",
     "Recipe",
     "RecipeOptions",
+    "Report",
     "RunSummary",
     "UnknownRecipeError",
     "all_recipes",

@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
 from circuits.backend import Backend
+from qml.training.losses import LossFn
 from qml.training.metrics import MetricFn
 
-__all__ = ["Experiment", "Recipe", "RecipeOptions"]
+__all__ = ["Experiment", "Recipe", "RecipeOptions", "Report"]
 
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -38,18 +40,34 @@ class RecipeOptions:
     quick: bool = False
 
 
+@dataclass(frozen=True)
+class Report:
+    """What a recipe measures itself on the trained model, beyond the test loss and metrics.
+
+    Attributes:
+        test: more numbers for ``summary.json``'s ``"test"`` (a physics recipe's ``energy_mse`` from
+            rollouts, a PINN's trained ``energy``), plain floats.
+        facts: more top-level keys of ``summary.json`` (plain JSON values: the physical parameters a
+            result is checked against, reference values), e.g. ``{"potential": {"depth": 50.0, ...}}``.
+    """
+
+    test: Mapping[str, float] = field(default_factory=dict)
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Experiment:
     """A recipe, built: everything :func:`~qml.training.fit.fit` needs, plus the held-out test data.
 
     Attributes:
         model: the module to train.
-        loss_fn: ``loss(outputs, targets) -> scalar``.
+        loss_fn: ``loss(outputs, targets) -> scalar``, or a :class:`~qml.training.losses.ModelLoss`.
         optimizer: on ``model.parameters()``.
         train: ``(inputs, targets)`` training tensors.
         validation: ``(inputs, targets)`` evaluated every epoch.
         test: ``(inputs, targets)`` evaluated once at the end.
-        task: ``"classification"`` (confusion matrix, accuracy) or ``"regression"`` (predictions plot, MSE).
+        task: ``"classification"`` (confusion matrix, accuracy), ``"regression"`` (predictions plot, MSE),
+            or ``"physics"`` (no default plot: ``report`` draws its own).
         metrics: ``{name: metric(outputs, targets)}`` for validation and test.
         scheduler: a learning-rate scheduler, or ``None``.
         class_names: labels of the classes (classification).
@@ -57,20 +75,24 @@ class Experiment:
             order, plotted as predictions against targets.
         predictions: for classification, ``(outputs, targets) -> (labels, predicted)`` of the test data,
             both ``(N,)``, for the confusion matrix; ``None``: ``targets`` and ``outputs.argmax(-1)``.
+        report: called once after the test evaluation as ``report(model, out_dir)`` (``out_dir`` is
+            ``None`` when no files are written; otherwise the report may save its own plots there), on
+            every rank; its :class:`Report` joins ``summary.json``.
     """
 
     model: nn.Module
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    loss_fn: LossFn
     optimizer: torch.optim.Optimizer
     train: tuple[torch.Tensor, torch.Tensor]
     validation: tuple[torch.Tensor, torch.Tensor]
     test: tuple[torch.Tensor, torch.Tensor]
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "regression", "physics"]
     metrics: Mapping[str, MetricFn] = field(default_factory=dict)
     scheduler: Any = None
     class_names: list[str] | None = None
     series: tuple[torch.Tensor, torch.Tensor, int] | None = None
     predictions: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
+    report: Callable[[nn.Module, Path | None], Report] | None = None
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 What a run leaves in its output directory: ``checkpoint.pt`` (resumable), ``best.pt`` (best epoch's
 weights), ``metrics.jsonl`` (one line per epoch), ``summary.json`` (test metrics and the run's facts),
 ``history.png`` (loss and metric curves), and ``confusion.png`` (classification, test data) or
-``predictions.png`` (regression: predictions against targets over the whole series).
+``predictions.png`` (regression: predictions against targets over the whole series); a physics recipe's
+:class:`~qml.recipes.recipe.Report` adds its own numbers to ``"test"``, its facts as top-level keys of
+``summary.json``, and its own plots.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ class RunSummary:
         world_size: processes that trained (``> 1``: data-parallel).
         max_rank_divergence: largest absolute difference of any weight between rank 0 and another rank
             after training (``0.0`` in one process).
+        facts: the recipe's own facts (:attr:`Report.facts`), written as top-level keys of ``summary.json``.
     """
 
     recipe: str
@@ -53,6 +56,16 @@ class RunSummary:
     seconds: float
     world_size: int
     max_rank_divergence: float
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``summary.json`` object: every field, with the facts as top-level keys."""
+        record = asdict(self)
+        facts = record.pop("facts")
+        clashes = sorted(set(facts) & set(record))
+        if clashes:
+            raise ValueError(f"a recipe's facts may not reuse the summary's own keys: {', '.join(clashes)}.")
+        return {**record, **facts}
 
     def line(self) -> str:
         """One line for the end of ``qml train``."""
@@ -78,6 +91,8 @@ def _plots(experiment: Experiment, result: FitResult, outputs: torch.Tensor, out
             class_names=experiment.class_names,
             title=f"{title}: test data",
         )
+    elif experiment.task == "physics":
+        return
     elif experiment.series is not None:
         x_all, y_all, split = experiment.series
         predicted = predict(experiment.model, x_all).cpu()
@@ -175,6 +190,9 @@ def run_recipe(
         batch_size=config.eval_batch_size,
         device=ctx.device,
     )
+    report = experiment.report(experiment.model, out_path if ctx.is_main else None) if experiment.report else None
+    if report is not None:
+        scores.update({key: float(value) for key, value in report.test.items()})
     monitor = recipe.monitor or "val_loss"
     summary = RunSummary(
         recipe=name,
@@ -187,8 +205,9 @@ def run_recipe(
         seconds=time.perf_counter() - started,
         world_size=ctx.world_size,
         max_rank_divergence=_rank_divergence(experiment.model, ctx),
+        facts=dict(report.facts) if report is not None else {},
     )
     if out_path is not None and ctx.is_main:
         _plots(experiment, result, outputs.cpu(), out_path, title=f"{name} (seed {seed})")
-        (out_path / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
+        (out_path / "summary.json").write_text(json.dumps(summary.to_json(), indent=2) + "\n")
     return summary

@@ -11,6 +11,7 @@ from qml.training.distributed import DistributedContext, init_distributed, singl
 from qml.training.errors import CheckpointError, NonFiniteLossError, OutputDirectoryError, TrainingError
 from qml.training.evaluate import evaluate, predict
 from qml.training.fit import BEST, CHECKPOINT, METRICS, FitConfig, FitResult, fit, validation_split
+from qml.training.losses import ModelLoss, model_loss
 from qml.training.metrics import accuracy, mean_absolute_error, mean_squared_error, read_metrics
 from qml.training.plots import confusion_matrix, plot_confusion_matrix, plot_history, plot_predictions
 
@@ -18,6 +19,7 @@ __all__ = [
     "BEST",
     "CHECKPOINT",
     "METRICS",
+    "ModelLoss",
     "CheckpointError",
     "DistributedContext",
     "FitConfig",
@@ -35,6 +37,7 @@ __all__ = [
     "load_checkpoint",
     "mean_absolute_error",
     "mean_squared_error",
+    "model_loss",
     "plot_confusion_matrix",
     "plot_history",
     "plot_predictions",

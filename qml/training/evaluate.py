@@ -6,13 +6,14 @@ with it once at the end (``test_`` keys), so both see the same numbers for the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from qml.training.data import DataSource, as_dataset
+from qml.training.losses import LossFn, ModelLoss
 from qml.training.metrics import MetricFn
 
 __all__ = ["evaluate", "predict"]
@@ -62,9 +63,29 @@ def predict(
     return outputs
 
 
+def _model_loss(model: nn.Module, loss_fn: ModelLoss, dataset: Dataset, batch_size: int, device: torch.device) -> float:
+    """The row-weighted mean of a :class:`ModelLoss` over ``dataset``.
+
+    Runs in evaluation mode with gradients on (the loss may differentiate the model with respect to its
+    inputs); nothing is kept for a backward.
+    """
+    was_training = model.training
+    model.eval()
+    total, rows = 0.0, 0
+    try:
+        with torch.enable_grad():
+            for inputs, targets in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+                value = loss_fn(model, inputs.to(device), targets.to(device))
+                total += float(value.detach()) * inputs.shape[0]
+                rows += inputs.shape[0]
+    finally:
+        model.train(was_training)
+    return total / rows
+
+
 def evaluate(
     model: nn.Module,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss_fn: LossFn,
     data: DataSource,
     metrics: Mapping[str, MetricFn],
     *,
@@ -76,7 +97,9 @@ def evaluate(
 
     Args:
         model: evaluated in evaluation mode without gradients (its training mode is restored).
-        loss_fn: ``loss(outputs, targets) -> scalar``, a mean over the rows.
+        loss_fn: ``loss(outputs, targets) -> scalar``, a mean over the rows; a
+            :class:`~qml.training.losses.ModelLoss` is evaluated batch by batch with gradients enabled
+            (it may differentiate with respect to the inputs) and averaged over the rows.
         data: ``(inputs, targets)`` tensors or a dataset of such pairs.
         metrics: ``{name: metric(outputs, targets)}``.
         prefix: put before every key: ``"val_"`` gives ``val_loss``, ``val_<metric>``.
@@ -87,8 +110,12 @@ def evaluate(
         ``({prefix + "loss": ..., prefix + name: ...}, outputs)`` with the outputs on ``device``.
     """
     device = device or _model_device(model)
-    output, target = _forward(model, as_dataset(data), batch_size, device)
-    scores = {f"{prefix}loss": float(loss_fn(output, target))}
+    dataset = as_dataset(data)
+    output, target = _forward(model, dataset, batch_size, device)
+    if isinstance(loss_fn, ModelLoss):
+        scores = {f"{prefix}loss": _model_loss(model, loss_fn, dataset, batch_size, device)}
+    else:
+        scores = {f"{prefix}loss": float(loss_fn(output, target))}
     for name, metric in metrics.items():
         scores[f"{prefix}{name}"] = float(metric(output, target))
     return scores, output

@@ -32,7 +32,7 @@ import math
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +49,7 @@ from qml.training.distributed import DistributedContext, single_process
 from qml.training.errors import CheckpointError, NonFiniteLossError, OutputDirectoryError
 from qml.training.evaluate import evaluate
 from qml.training.files import remove_temporaries
+from qml.training.losses import LossFn, compute_loss
 from qml.training.metrics import MetricFn, write_metrics
 
 __all__ = ["CHECKPOINT", "BEST", "METRICS", "FitConfig", "FitResult", "fit", "validation_split"]
@@ -261,7 +262,7 @@ def _improved(value: float, best: float | None, mode: str, min_delta: float) -> 
 
 def fit(
     model: nn.Module,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
     train: DataSource,
     *,
@@ -279,7 +280,9 @@ def fit(
 
     Args:
         model: any module mapping a batch of inputs to outputs ``loss_fn`` accepts.
-        loss_fn: ``loss_fn(outputs, targets) -> scalar``, a mean over the batch.
+        loss_fn: ``loss_fn(outputs, targets) -> scalar``, a mean over the batch; or a
+            :class:`~qml.training.losses.ModelLoss`, called as ``loss_fn(model, inputs, targets)``, for losses
+            that need the model itself (residuals of a PINN at collocation points).
         optimizer: built on ``model.parameters()``.
         train: training data, ``(inputs, targets)`` tensors or a dataset of such pairs.
         config: epochs, batch size, seed, clipping, early stopping, display.
@@ -335,7 +338,7 @@ class _Run:
     """One call of :func:`fit`: its inputs and the state that checkpoints carry."""
 
     model: nn.Module
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    loss_fn: LossFn
     optimizer: torch.optim.Optimizer
     scheduler: Any
     config: FitConfig
@@ -450,7 +453,7 @@ class _Run:
                 inputs, targets = inputs.to(ctx.device), targets.to(ctx.device)
                 self.optimizer.zero_grad(set_to_none=True)
                 with training_step():  # parameter-shift backends send forward and shifted circuits as one job
-                    loss = self.loss_fn(trained(inputs), targets)
+                    loss = compute_loss(self.loss_fn, trained, inputs, targets)
                     value = float(loss.detach())
                     if ctx.sum(torch.tensor([0.0 if math.isfinite(value) else 1.0])).item() > 0:
                         raise self._non_finite(value, epoch, step)  # every rank stops together: DDP would hang
