@@ -51,13 +51,13 @@ from circuits.ir.circuit import Circuit
 from circuits.ir.gates import complex_dtype_for, gate_matrix
 from circuits.ir.observables import Observable
 from circuits.ir.operation import Operation
-from circuits.ir.parameters import Angle
 from circuits.noise import apply_readout_errors
 from circuits.sim.kernels import apply_matrix
 from circuits.sim.measure import _diagonal_table, _offdiagonal_terms, marginal_probabilities, sample_bits
 
 __all__ = [
     "DensityPlan",
+    "operation_params",
     "check_density_memory",
     "compile_density_plan",
     "density_expectations",
@@ -163,12 +163,6 @@ class DensityPlan:
         for q in sorted(pending):
             flush(q)
 
-    def _validated_values(
-        self, angles: list[Angle], values: dict[str, torch.Tensor], batch: int, dtype: torch.dtype, device: torch.device
-    ) -> torch.Tensor:
-        columns = [a.evaluate(values).to(dtype=dtype, device=device).expand(batch) for a in angles]
-        return torch.stack(columns, dim=-1)
-
     def operands(
         self, values: dict[str, torch.Tensor], batch: int, real_dtype: torch.dtype, device: torch.device
     ) -> list[torch.Tensor]:
@@ -180,22 +174,11 @@ class DensityPlan:
         matrices: dict[int, torch.Tensor] = {}
         for (name, width), members in self._groups.items():
             ops = [self.operations[i] for i in members]
+            params = operation_params(ops, values, batch, real_dtype, device)
             channel = name in CHANNELS
-            count = len(ops[0].params)
-            symbolic = any(not p.is_constant for op in ops for p in op.params)
-            rows = batch if symbolic else 1
-            angles = [p for op in ops for p in op.params]
-            if angles:
-                params = self._validated_values(angles, values, rows, real_dtype, device)
-                params = params.reshape(rows, len(ops), count)
-            else:
-                params = torch.zeros(rows, len(ops), 0, dtype=real_dtype, device=device)
-            if channel and symbolic:
-                CHANNELS[name].check_values(params, width)
             if ops[0].data is not None:  # unitary / evolution / pauli_rot / kraus carry their own data
-                built = [self._matrix(op, params[:, j], channel) for j, op in enumerate(ops)]
-                for index, matrix in zip(members, built, strict=True):
-                    matrices[index] = matrix
+                for j, (index, op) in enumerate(zip(members, ops, strict=True)):
+                    matrices[index] = self._matrix(op, params[:, j], channel)
                 continue
             stacked = (
                 channel_superoperator(name, params, None, width) if channel else gate_matrix(name, params, None, width)
@@ -219,6 +202,42 @@ class DensityPlan:
         if channel:
             return channel_superoperator(op.name, params, op.data, op.num_qubits)  # type: ignore[arg-type]
         return gate_matrix(op.name, params, op.data, op.num_qubits)  # type: ignore[arg-type]
+
+
+def operation_params(
+    operations: Sequence[Operation],
+    values: dict[str, torch.Tensor],
+    batch: int,
+    real_dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor:
+    """The parameter values of operations of one type, checked where they are channel strengths.
+
+    Args:
+        operations: operations of one name and width.
+        values: bound parameter values, ``(1 or batch, size)`` each.
+        batch: rows to build when a parameter is symbolic.
+        real_dtype: float32 or float64.
+        device: where the values live.
+
+    Returns:
+        ``(rows, len(operations), num_params)``, with ``rows = batch`` when a parameter is symbolic, else 1.
+
+    Raises:
+        InvalidChannelError: a bound noise-channel parameter is out of its range (constants were checked
+            when the operations were built).
+    """
+    count = len(operations[0].params)
+    symbolic = any(not p.is_constant for op in operations for p in op.params)
+    rows = batch if symbolic else 1
+    angles = [p for op in operations for p in op.params]
+    if not angles:
+        return torch.zeros(rows, len(operations), 0, dtype=real_dtype, device=device)
+    columns = [a.evaluate(values).to(dtype=real_dtype, device=device).expand(rows) for a in angles]
+    params = torch.stack(columns, dim=-1).reshape(rows, len(operations), count)
+    if symbolic and operations[0].is_channel:
+        CHANNELS[operations[0].name].check_values(params, operations[0].num_qubits)
+    return params
 
 
 def _lift(unitary: torch.Tensor) -> torch.Tensor:
