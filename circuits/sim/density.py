@@ -57,16 +57,38 @@ from circuits.sim.measure import _diagonal_table, _offdiagonal_terms, marginal_p
 
 __all__ = [
     "DensityPlan",
-    "operation_params",
     "check_density_memory",
+    "check_memory_fits",
     "compile_density_plan",
     "density_expectations",
     "density_probabilities",
     "measure_density",
+    "operation_params",
     "simulate_density",
 ]
 
 _ALWAYS_FITS_BYTES = 16 * 2**20
+
+
+def check_memory_fits(one_copy: int, copies: int, device: torch.device, what: str, fix: str) -> None:
+    """Raise :class:`SimulationMemoryError` when ``copies`` tensors of ``one_copy`` bytes would not fit on ``device``.
+
+    Args:
+        one_copy: bytes of one copy (all bindings).
+        copies: how many the simulation holds at once.
+        device: where they would live.
+        what: the request, for the message (``"The density matrix of 14 qubits for a batch of 8"``).
+        fix: what to do instead, for the message.
+    """
+    needed = copies * one_copy
+    if needed <= _ALWAYS_FITS_BYTES:
+        return
+    available = available_memory_bytes(device)
+    if needed > available:
+        raise SimulationMemoryError(
+            f"{what} needs about {format_bytes(needed)} ({copies} copies of {format_bytes(one_copy)}), but only "
+            f"{format_bytes(available)} is available on {device}. {fix}"
+        )
 
 
 def check_density_memory(
@@ -81,18 +103,15 @@ def check_density_memory(
         device: where they would live.
         copies: how many the simulation holds at once.
     """
-    one = batch_size * itemsize * 4**num_qubits
-    needed = copies * one
-    if needed <= _ALWAYS_FITS_BYTES:
-        return
-    available = available_memory_bytes(device)
-    if needed > available:
-        raise SimulationMemoryError(
-            f"The density matrix of {num_qubits} qubits for a batch of {batch_size} needs about "
-            f"{format_bytes(needed)} ({copies} copies of batch_size * 4**{num_qubits} * {itemsize} bytes = "
-            f"{format_bytes(one)}), but only {format_bytes(available)} is available on {device}. Use fewer qubits "
-            "or a smaller batch, or TorchBackend(method='trajectory') (memory of a state vector per trajectory)."
-        )
+    check_memory_fits(
+        batch_size * itemsize * 4**num_qubits,
+        copies,
+        device,
+        f"The density matrix of {num_qubits} qubits for a batch of {batch_size} (batch_size * 4**{num_qubits} * "
+        f"{itemsize} bytes per copy)",
+        "Use fewer qubits or a smaller batch, or TorchBackend(method='trajectory') (memory of a state vector per "
+        "trajectory).",
+    )
 
 
 @dataclass(frozen=True)

@@ -40,23 +40,18 @@ from circuits.backend import (
     Probabilities,
     Samples,
     StateVector,
-    available_memory_bytes,
-    format_bytes,
     measured_qubits,
 )
-from circuits.errors import SimulationMemoryError
 from circuits.ir.channels import channel_kraus
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import complex_dtype_for, gate_matrix
 from circuits.ir.operation import Operation
 from circuits.noise import apply_readout_errors
-from circuits.sim.density import operation_params
+from circuits.sim.density import check_memory_fits, operation_params
 from circuits.sim.kernels import apply_matrix
 from circuits.sim.measure import expectations, marginal_probabilities, probabilities, sample_bits
 
 __all__ = ["TrajectoryResult", "check_trajectory_memory", "measure_trajectories", "simulate_trajectories"]
-
-_ALWAYS_FITS_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -80,17 +75,13 @@ def check_trajectory_memory(
     num_qubits: int, states: int, itemsize: int, device: torch.device, *, copies: int = 3
 ) -> None:
     """Raise :class:`SimulationMemoryError` when ``copies`` of ``states`` state vectors would not fit."""
-    one = states * itemsize * 2**num_qubits
-    needed = copies * one
-    if needed <= _ALWAYS_FITS_BYTES:
-        return
-    available = available_memory_bytes(device)
-    if needed > available:
-        raise SimulationMemoryError(
-            f"{states} trajectories (batch_size * trajectories) of {num_qubits} qubits need about "
-            f"{format_bytes(needed)} ({copies} copies of {format_bytes(one)}), but only {format_bytes(available)} is "
-            f"available on {device}. Use fewer trajectories or a smaller batch (several calls, averaged)."
-        )
+    check_memory_fits(
+        states * itemsize * 2**num_qubits,
+        copies,
+        device,
+        f"{states} trajectories (batch_size * trajectories) of {num_qubits} qubits",
+        "Use fewer trajectories or a smaller batch (several calls, averaged).",
+    )
 
 
 @functools.lru_cache(maxsize=32)
