@@ -76,7 +76,7 @@ def test_manila_noise_agrees_with_aer_counts_including_readout(manila) -> None:
     probs = TorchBackend(dtype=torch.complex128, noise_model=ours).probs(circuit, qubits=[0, 1, 2])[0].numpy()
     shots = 100_000
     device = pytest.importorskip("qiskit_ibm_runtime.fake_provider").FakeManilaV2()
-    aer = AerBackend.from_backend(device, shots=shots, seed=11)  # samples: readout errors included
+    aer = AerBackend.from_backend(device, shots=shots, seed=11, method="density_matrix")  # samples include readout
     sampled = aer.probs(circuit, qubits=[0, 1, 2])[0].numpy()
     sigma = np.sqrt(probs * (1 - probs) / shots)
     assert np.all(np.abs(sampled - probs) < 5 * sigma + 1e-9)
