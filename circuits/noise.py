@@ -245,7 +245,7 @@ class NoiseModel:
         ideal_gates: gates that are noiseless on purpose (no warning when a circuit uses them without a rule).
     """
 
-    __slots__ = ("_all_qubit", "_ideal", "_readout", "_readout_all", "_specific")
+    __slots__ = ("_all_qubit", "_hash", "_ideal", "_readout", "_readout_all", "_specific")
 
     def __init__(self, ideal_gates: Iterable[str] = ()) -> None:
         self._ideal: frozenset[str] = frozenset(
@@ -255,9 +255,11 @@ class NoiseModel:
         self._specific: dict[tuple[str, tuple[int, ...]], Rule] = {}
         self._readout: dict[int, ReadoutError] = {}
         self._readout_all: ReadoutError | None = None
+        self._hash: int | None = None
 
     def _copy(self) -> NoiseModel:
         other = NoiseModel.__new__(NoiseModel)
+        other._hash = None
         other._ideal = self._ideal
         other._all_qubit = dict(self._all_qubit)
         other._specific = dict(self._specific)
@@ -452,8 +454,10 @@ class NoiseModel:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, NoiseModel) and self._key() == other._key()
 
-    def __hash__(self) -> int:
-        return hash(self._key())
+    def __hash__(self) -> int:  # backends key their caches on the model: computed once
+        if self._hash is None:
+            self._hash = hash(self._key())
+        return self._hash
 
     def __repr__(self) -> str:
         parts = []

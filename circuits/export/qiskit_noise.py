@@ -18,7 +18,6 @@ an error on ``qargs (a, b)`` becomes our channel on qubits ``(a, b)``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +35,7 @@ from qiskit_aer.noise import (
 )
 from qiskit_aer.noise import ReadoutError as QiskitReadoutError
 
-from circuits.errors import ConversionError, NoiseModelWarning
+from circuits.errors import ConversionError
 from circuits.export.qiskit import reverse_qubit_order
 from circuits.ir.channels import channel_kraus
 from circuits.ir.gates import GATES
@@ -187,8 +186,8 @@ def noise_model_from_qiskit(model: QiskitNoiseModel) -> NoiseModel:
     """A ``qiskit_aer.noise.NoiseModel`` as ours: every quantum error as a Kraus channel, readout errors as they are.
 
     Basis gates without an error become ``ideal_gates`` (Aer's virtual ``rz``: no warning when a circuit uses
-    it). Errors on instructions our engine does not simulate (``measure``, ``reset``, ``delay``) are dropped
-    with a :class:`~circuits.errors.NoiseModelWarning` naming them; readout errors are kept.
+    it). Errors on instructions a :class:`~circuits.ir.circuit.Circuit` cannot contain (``reset``, ``delay``,
+    ``measure`` as a quantum error) are left out: no circuit of ours meets them. Readout errors are kept.
 
     Raises:
         TypeError: not a Qiskit Aer noise model.
@@ -203,14 +202,6 @@ def noise_model_from_qiskit(model: QiskitNoiseModel) -> NoiseModel:
     # qiskit-aer keeps the rules in these attributes (its to_dict() serializes them the same way)
     default_errors: dict[str, QuantumError] = model._default_quantum_errors
     local_errors: dict[str, dict[tuple[int, ...], QuantumError]] = model._local_quantum_errors
-    dropped = sorted({name for name in [*default_errors, *local_errors] if name not in GATES})
-    if dropped:
-        warnings.warn(
-            f"noise_model_from_qiskit: errors on {dropped} are dropped: our engines simulate gates and final "
-            "measurements, not these instructions (readout errors are kept).",
-            NoiseModelWarning,
-            stacklevel=2,
-        )
     noisy = {name for name in [*default_errors, *local_errors] if name in GATES}
     ideal = sorted(name for name in model.basis_gates if name in GATES and name not in noisy)
     out = NoiseModel(ideal_gates=ideal)

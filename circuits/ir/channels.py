@@ -283,6 +283,16 @@ def _complex(params: torch.Tensor) -> torch.dtype:
     return complex_dtype_for(params.dtype)
 
 
+def _sqrt(x: torch.Tensor) -> torch.Tensor:
+    """``sqrt(max(x, 0))`` whose gradient is 0, not NaN, where ``x <= 0`` (a Kraus operator that vanishes).
+
+    The gradient of a vanishing branch ``sqrt(p) P`` at ``p = 0`` is taken as 0: the density-matrix engine uses
+    the superoperators, which are linear in ``p`` there, and trajectories never draw that branch.
+    """
+    positive = x > 0
+    return torch.where(positive, torch.where(positive, x, torch.ones_like(x)).sqrt(), torch.zeros_like(x))
+
+
 def _constant(matrices: np.ndarray, params: torch.Tensor) -> torch.Tensor:
     tensor = torch.tensor(matrices, dtype=_complex(params), device=params.device)
     return tensor.expand(*params.shape[:-1], *tensor.shape)
@@ -297,7 +307,7 @@ class _PauliMixture:
 
     def kraus(self, params: torch.Tensor, data: KrausData | None = None, num_qubits: int = 1) -> torch.Tensor:
         paulis = np.stack([pauli_matrix(label) for label in self.labels])
-        roots = self.weights(params).clamp_min(0).sqrt().to(_complex(params))
+        roots = _sqrt(self.weights(params)).to(_complex(params))
         return roots[..., None, None] * _constant(paulis, params)
 
     def superoperator(self, params: torch.Tensor, data: KrausData | None = None, num_qubits: int = 1) -> torch.Tensor:
@@ -366,8 +376,8 @@ def _damping_kraus(amplitude: bool) -> ChannelFn:
 
 def _damping(params: torch.Tensor, amplitude: bool) -> torch.Tensor:
     gamma = params[..., 0]
-    keep = (1 - gamma).clamp_min(0).sqrt()
-    jump = gamma.clamp_min(0).sqrt()
+    keep = _sqrt(1 - gamma)
+    jump = _sqrt(gamma)
     k0 = _stack([[1.0, 0.0], [0.0, keep]], gamma)
     k1 = _stack([[0.0, jump], [0.0, 0.0]] if amplitude else [[0.0, 0.0], [0.0, jump]], gamma)
     return torch.stack([k0, k1], dim=-3)
@@ -377,7 +387,7 @@ def _amplitude_damping_superoperator(
     params: torch.Tensor, data: KrausData | None = None, num_qubits: int = 1
 ) -> torch.Tensor:
     gamma = params[..., 0]
-    keep = (1 - gamma).clamp_min(0).sqrt()
+    keep = _sqrt(1 - gamma)
     return _stack([[1, 0, 0, gamma], [0, keep, 0, 0], [0, 0, keep, 0], [0, 0, 0, 1 - gamma]], gamma)
 
 
@@ -385,7 +395,7 @@ def _phase_damping_superoperator(
     params: torch.Tensor, data: KrausData | None = None, num_qubits: int = 1
 ) -> torch.Tensor:
     gamma = params[..., 0]
-    keep = (1 - gamma).clamp_min(0).sqrt()
+    keep = _sqrt(1 - gamma)
     return _stack([[1, 0, 0, 0], [0, keep, 0, 0], [0, 0, keep, 0], [0, 0, 0, 1]], gamma)
 
 
@@ -413,10 +423,10 @@ def _thermal_kraus(params: torch.Tensor, data: KrausData | None = None, num_qubi
     """Four Kraus operators: the two jumps and two diagonal ones that carry the coherence decay."""
     reset, coherence, p0, p1 = _thermal_rates(params)
     stay0 = (1 - p1 * reset).clamp_min(1e-300).sqrt()
-    rest = (1 - p0 * reset - (coherence / stay0) ** 2).clamp_min(0).sqrt()
+    rest = _sqrt(1 - p0 * reset - (coherence / stay0) ** 2)
     zero = torch.zeros_like(reset)
-    down = _stack([[0, (p0 * reset).clamp_min(0).sqrt()], [0, 0]], reset)
-    up = _stack([[0, 0], [(p1 * reset).clamp_min(0).sqrt(), 0]], reset)
+    down = _stack([[0, _sqrt(p0 * reset)], [0, 0]], reset)
+    up = _stack([[0, 0], [_sqrt(p1 * reset), 0]], reset)
     diagonal = _stack([[stay0, 0], [0, coherence / stay0]], reset)
     dephase = _stack([[zero, 0], [0, rest]], reset)
     return torch.stack([diagonal, dephase, down, up], dim=-3)

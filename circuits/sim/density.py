@@ -51,7 +51,6 @@ from circuits.ir.circuit import Circuit
 from circuits.ir.gates import complex_dtype_for, gate_matrix
 from circuits.ir.observables import Observable
 from circuits.ir.operation import Operation
-from circuits.ir.parameters import Angle
 from circuits.noise import apply_readout_errors
 from circuits.sim.kernels import apply_matrix
 from circuits.sim.measure import _diagonal_table, _offdiagonal_terms, marginal_probabilities, sample_bits
@@ -59,14 +58,37 @@ from circuits.sim.measure import _diagonal_table, _offdiagonal_terms, marginal_p
 __all__ = [
     "DensityPlan",
     "check_density_memory",
+    "check_memory_fits",
     "compile_density_plan",
     "density_expectations",
     "density_probabilities",
     "measure_density",
+    "operation_params",
     "simulate_density",
 ]
 
 _ALWAYS_FITS_BYTES = 16 * 2**20
+
+
+def check_memory_fits(one_copy: int, copies: int, device: torch.device, what: str, fix: str) -> None:
+    """Raise :class:`SimulationMemoryError` when ``copies`` tensors of ``one_copy`` bytes would not fit on ``device``.
+
+    Args:
+        one_copy: bytes of one copy (all bindings).
+        copies: how many the simulation holds at once.
+        device: where they would live.
+        what: the request, for the message (``"The density matrix of 14 qubits for a batch of 8"``).
+        fix: what to do instead, for the message.
+    """
+    needed = copies * one_copy
+    if needed <= _ALWAYS_FITS_BYTES:
+        return
+    available = available_memory_bytes(device)
+    if needed > available:
+        raise SimulationMemoryError(
+            f"{what} needs about {format_bytes(needed)} ({copies} copies of {format_bytes(one_copy)}), but only "
+            f"{format_bytes(available)} is available on {device}. {fix}"
+        )
 
 
 def check_density_memory(
@@ -81,18 +103,15 @@ def check_density_memory(
         device: where they would live.
         copies: how many the simulation holds at once.
     """
-    one = batch_size * itemsize * 4**num_qubits
-    needed = copies * one
-    if needed <= _ALWAYS_FITS_BYTES:
-        return
-    available = available_memory_bytes(device)
-    if needed > available:
-        raise SimulationMemoryError(
-            f"The density matrix of {num_qubits} qubits for a batch of {batch_size} needs about "
-            f"{format_bytes(needed)} ({copies} copies of batch_size * 4**{num_qubits} * {itemsize} bytes = "
-            f"{format_bytes(one)}), but only {format_bytes(available)} is available on {device}. Use fewer qubits "
-            "or a smaller batch, or TorchBackend(method='trajectory') (memory of a state vector per trajectory)."
-        )
+    check_memory_fits(
+        batch_size * itemsize * 4**num_qubits,
+        copies,
+        device,
+        f"The density matrix of {num_qubits} qubits for a batch of {batch_size} (batch_size * 4**{num_qubits} * "
+        f"{itemsize} bytes per copy)",
+        "Use fewer qubits or a smaller batch, or TorchBackend(method='trajectory') (memory of a state vector per "
+        "trajectory).",
+    )
 
 
 @dataclass(frozen=True)
@@ -163,12 +182,6 @@ class DensityPlan:
         for q in sorted(pending):
             flush(q)
 
-    def _validated_values(
-        self, angles: list[Angle], values: dict[str, torch.Tensor], batch: int, dtype: torch.dtype, device: torch.device
-    ) -> torch.Tensor:
-        columns = [a.evaluate(values).to(dtype=dtype, device=device).expand(batch) for a in angles]
-        return torch.stack(columns, dim=-1)
-
     def operands(
         self, values: dict[str, torch.Tensor], batch: int, real_dtype: torch.dtype, device: torch.device
     ) -> list[torch.Tensor]:
@@ -180,22 +193,11 @@ class DensityPlan:
         matrices: dict[int, torch.Tensor] = {}
         for (name, width), members in self._groups.items():
             ops = [self.operations[i] for i in members]
+            params = operation_params(ops, values, batch, real_dtype, device)
             channel = name in CHANNELS
-            count = len(ops[0].params)
-            symbolic = any(not p.is_constant for op in ops for p in op.params)
-            rows = batch if symbolic else 1
-            angles = [p for op in ops for p in op.params]
-            if angles:
-                params = self._validated_values(angles, values, rows, real_dtype, device)
-                params = params.reshape(rows, len(ops), count)
-            else:
-                params = torch.zeros(rows, len(ops), 0, dtype=real_dtype, device=device)
-            if channel and symbolic:
-                CHANNELS[name].check_values(params, width)
             if ops[0].data is not None:  # unitary / evolution / pauli_rot / kraus carry their own data
-                built = [self._matrix(op, params[:, j], channel) for j, op in enumerate(ops)]
-                for index, matrix in zip(members, built, strict=True):
-                    matrices[index] = matrix
+                for j, (index, op) in enumerate(zip(members, ops, strict=True)):
+                    matrices[index] = self._matrix(op, params[:, j], channel)
                 continue
             stacked = (
                 channel_superoperator(name, params, None, width) if channel else gate_matrix(name, params, None, width)
@@ -219,6 +221,42 @@ class DensityPlan:
         if channel:
             return channel_superoperator(op.name, params, op.data, op.num_qubits)  # type: ignore[arg-type]
         return gate_matrix(op.name, params, op.data, op.num_qubits)  # type: ignore[arg-type]
+
+
+def operation_params(
+    operations: Sequence[Operation],
+    values: dict[str, torch.Tensor],
+    batch: int,
+    real_dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor:
+    """The parameter values of operations of one type, checked where they are channel strengths.
+
+    Args:
+        operations: operations of one name and width.
+        values: bound parameter values, ``(1 or batch, size)`` each.
+        batch: rows to build when a parameter is symbolic.
+        real_dtype: float32 or float64.
+        device: where the values live.
+
+    Returns:
+        ``(rows, len(operations), num_params)``, with ``rows = batch`` when a parameter is symbolic, else 1.
+
+    Raises:
+        InvalidChannelError: a bound noise-channel parameter is out of its range (constants were checked
+            when the operations were built).
+    """
+    count = len(operations[0].params)
+    symbolic = any(not p.is_constant for op in operations for p in op.params)
+    rows = batch if symbolic else 1
+    angles = [p for op in operations for p in op.params]
+    if not angles:
+        return torch.zeros(rows, len(operations), 0, dtype=real_dtype, device=device)
+    columns = [a.evaluate(values).to(dtype=real_dtype, device=device).expand(rows) for a in angles]
+    params = torch.stack(columns, dim=-1).reshape(rows, len(operations), count)
+    if symbolic and operations[0].is_channel:
+        CHANNELS[operations[0].name].check_values(params, operations[0].num_qubits)
+    return params
 
 
 def _lift(unitary: torch.Tensor) -> torch.Tensor:

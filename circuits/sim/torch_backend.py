@@ -10,6 +10,7 @@ every circuit that runs; its readout errors act on ``Probabilities`` and ``Sampl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Literal
@@ -35,6 +36,7 @@ from circuits.sim.density import measure_density, simulate_density
 from circuits.sim.engine import simulate
 from circuits.sim.measure import expectations, marginal_probabilities, probabilities, sample_bits
 from circuits.sim.plan import Plan, compile_plan
+from circuits.sim.trajectory import TrajectoryResult, measure_trajectories, simulate_trajectories
 
 __all__ = ["TorchBackend", "TorchOptions"]
 
@@ -78,7 +80,16 @@ class TorchOptions:
     simulation), or ``"auto"`` (default): the state vector unless the circuit, with the noise model's
     channels, has noise channels; then the density matrix."""
 
+    trajectories: int = 1000
+    """Trajectories per binding with ``method="trajectory"`` (``>= 2``); the standard error falls as
+    ``1 / sqrt(trajectories)`` (:meth:`TorchBackend.run_trajectories` reports it)."""
+
     def __post_init__(self) -> None:
+        if isinstance(self.trajectories, bool) or not isinstance(self.trajectories, int) or self.trajectories < 2:
+            raise ValueError(
+                f"TorchOptions.trajectories must be an int >= 2 (the standard error needs two), got "
+                f"{self.trajectories!r}."
+            )
         if self.dtype not in (torch.complex64, torch.complex128):
             raise ValueError(f"TorchOptions.dtype must be torch.complex64 or torch.complex128, got {self.dtype}.")
         if self.diff_method not in ("auto", "adjoint", "backprop"):
@@ -136,6 +147,7 @@ class TorchBackend(Backend):
         noise_model: a :class:`~circuits.noise.NoiseModel` for every circuit that runs.
         method: ``"auto"`` (default), ``"statevector"``, ``"density_matrix"`` or ``"trajectory"`` (see
             :class:`TorchOptions`).
+        trajectories: trajectories per binding with ``method="trajectory"``.
 
     Example:
         >>> import torch
@@ -158,14 +170,22 @@ class TorchBackend(Backend):
         real_arithmetic: bool = True,
         noise_model: NoiseModel | None = None,
         method: Method = "auto",
+        trajectories: int = 1000,
     ) -> None:
         self.options = TorchOptions(
-            dtype, None if device is None else torch.device(device), diff_method, real_arithmetic, noise_model, method
+            dtype,
+            None if device is None else torch.device(device),
+            diff_method,
+            real_arithmetic,
+            noise_model,
+            method,
+            trajectories,
         )
 
     def __repr__(self) -> str:
         o = self.options
         extra = "" if o.method == "auto" else f", method={o.method!r}"
+        extra += f", trajectories={o.trajectories}" if o.method == "trajectory" else ""
         extra += "" if o.noise_model is None else f", noise_model={o.noise_model!r}"
         return f"TorchBackend(dtype={o.dtype}, device={o.device}, diff_method={o.diff_method!r}{extra})"
 
@@ -208,6 +228,31 @@ class TorchBackend(Backend):
             circuit = _noisy_circuit(self.options.noise_model, circuit)
         return super().run(circuit, params, measurement=measurement, generator=generator)
 
+    def run_trajectories(
+        self,
+        circuit: Circuit,
+        params: ParamsLike | None = None,
+        *,
+        measurement: Measurement,
+        generator: torch.Generator | None = None,
+    ) -> TrajectoryResult:
+        """Run with ``method="trajectory"`` and return the estimate with its standard error.
+
+        :meth:`run` returns ``TrajectoryResult.value`` only (the :class:`~circuits.backend.Backend` contract);
+        this method gives ``standard_error`` too, whatever ``method`` the backend was built with.
+
+        Raises:
+            ValueError: ``StateVector`` (a trajectory is one sample of the ensemble).
+        """
+        recorder = _TrajectoryRecorder.__new__(_TrajectoryRecorder)
+        recorder.options = dataclasses.replace(self.options, method="trajectory")
+        recorder.run(circuit, params, measurement=measurement, generator=generator)
+        assert recorder.result is not None
+        return recorder.result
+
+    def _trajectory_value(self, result: TrajectoryResult) -> torch.Tensor:
+        return result.value
+
     @property
     def real_dtype(self) -> torch.dtype:
         """float32 for complex64 states, float64 for complex128."""
@@ -238,7 +283,11 @@ class TorchBackend(Backend):
             rho = simulate_density(circuit, values, batch_size, self.options.dtype, device)
             return measure_density(rho, circuit, measurement, readout, generator)
         if method == "trajectory":
-            raise NotImplementedError("TorchBackend(method='trajectory') is not implemented yet.")
+            states = simulate_trajectories(
+                circuit, values, batch_size, self.options.trajectories, self.options.dtype, device, generator
+            )
+            result = measure_trajectories(states, circuit, measurement, batch_size, readout, generator)
+            return self._trajectory_value(result)
         check_state_memory(circuit.num_qubits, batch_size, self.options.dtype.itemsize, device, copies=2)
         plan = _cached_plan(circuit)
         use_real = plan.real and self.options.real_arithmetic
@@ -269,3 +318,13 @@ class TorchBackend(Backend):
             return marginal_probabilities(probs, n, qubits)
         assert isinstance(measurement, Samples)
         return sample_bits(probs, n, qubits, measurement.shots, generator)
+
+
+class _TrajectoryRecorder(TorchBackend):
+    """A ``method="trajectory"`` backend that keeps the whole :class:`TrajectoryResult` of its run."""
+
+    result: TrajectoryResult | None = None
+
+    def _trajectory_value(self, result: TrajectoryResult) -> torch.Tensor:
+        self.result = result
+        return result.value

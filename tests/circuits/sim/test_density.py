@@ -262,14 +262,3 @@ def test_statevector_of_a_noiseless_circuit_is_unchanged_by_auto() -> None:
     assert state.shape == (1, 4)
     rho = TorchBackend(dtype=torch.complex128, method="density_matrix").state(circuit)
     torch.testing.assert_close(rho[0], torch.outer(state[0], state[0].conj()))
-
-
-@pytest.mark.gpu
-def test_density_matrix_on_cuda_matches_cpu() -> None:
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA device")
-    circuit = random_noisy_circuit(4, 4, 3, gates=GATES)
-    cpu = TorchBackend(dtype=torch.complex128).probs(circuit)
-    gpu = TorchBackend(dtype=torch.complex128, device="cuda").probs(circuit)
-    assert gpu.device.type == "cuda"
-    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-12, rtol=0)
