@@ -10,13 +10,14 @@ Peers (every point in a fresh subprocess, ``torch.set_num_threads(2)``, the harn
 
 * ``ours_dm``: ``TorchBackend(noise_model=..., method="density_matrix")``, complex64, autograd;
 * ``ours_dm_c128``: the same in complex128 (``default.mixed``'s precision);
-* ``ours_trajectory``: ``TorchBackend(method="trajectory")`` (sampled, memory of a state vector); a hook that
-  reports "not available" until the trajectory engine exists;
+* ``ours_trajectory``: ``TorchBackend(method="trajectory", trajectories=T)``, complex64: ``T`` sampled
+  trajectories per sample (``--trajectories``, 100 by default: a standard error of about ``0.1 / sqrt(1 - <Z>^2)``
+  a value), the memory of ``T`` state vectors, the pathwise gradient (unbiased);
 * ``ours_pennylane_mixed``: a PennyLane QNode on our device ``qml_hybrid.mixed``, backprop (an adapter row);
 * ``pl_default_mixed``: PennyLane ``default.mixed``, torch, backprop, the batch broadcast (``qp.RY(x[:, i])``);
-* ``aer_dm_shift``: our ``AerBackend(method="density_matrix")`` with the same noise as a Qiskit ``NoiseModel``
-  (``circuits.export.qiskit_noise``): exact, gradients by the parameter-shift rule (every shifted circuit of
-  the batch in one Aer call: ``B * (1 + 2 * 2nL)`` density-matrix circuits a step);
+* ``aer_dm_shift``: our ``AerBackend(method="density_matrix", noise_model=...)`` with the same noise model
+  (converted to Qiskit's by ``circuits.export.qiskit_noise``): exact, gradients by the parameter-shift rule
+  (every shifted circuit of the batch in one Aer call: ``B * (1 + 2 * 2nL)`` density-matrix circuits a step);
 * ``tq_pauli_sampling``: TorchQuantum 0.1.8's noise model (``NoiseModelTQ``): after each gate it samples one Pauli
   error for the whole batch (``X``, ``Y``, ``Z`` each with ``p/4``), on the state vector. It cannot express
   amplitude damping and leaves ``rz`` noiseless by design, so it computes one random trajectory of a different
@@ -84,18 +85,16 @@ GIB = 1 << 30
 # =========================================================================== peers (worker side)
 
 
-def _widx(n: int, layer: int, qubit: int, k: int) -> int:
-    return (layer * n + qubit) * 2 + k
-
-
 def _our_circuit(n: int, layers: int):
+    from _peers import widx
+
     from circuits import Circuit, ParameterVector
 
     xs, ws = ParameterVector("x", n), ParameterVector("w", 2 * n * layers)
     circuit = Circuit(n)
     for layer in range(layers):
         for i in range(n):
-            circuit = circuit.ry(xs[i], i).ry(ws[_widx(n, layer, i, 0)], i).rz(ws[_widx(n, layer, i, 1)], i)
+            circuit = circuit.ry(xs[i], i).ry(ws[widx(n, layer, i, 0)], i).rz(ws[widx(n, layer, i, 1)], i)
         for i in range(n):
             circuit = circuit.cx(i, (i + 1) % n)
     return circuit
@@ -113,18 +112,19 @@ def _ours(spec: dict[str, Any], x, w, **backend_options):
     import torch
     from _peers import Runner
 
-    from circuits import TorchBackend, Z
+    from circuits import Expectation, TorchBackend, Z
 
     n, layers = spec["n"], spec["layers"]
     circuit = _our_circuit(n, layers)
     backend = TorchBackend(noise_model=noise_model(spec["p"], spec["gamma"]), **backend_options)
-    observables = [Z(i) for i in range(n)]
+    measurement = Expectation([Z(i) for i in range(n)])
     real = torch.float64 if backend_options.get("dtype") == torch.complex128 else torch.float32
     weights = torch.nn.Parameter(w.clone().to(real))
     xb = x.clone().to(real)
+    generator = torch.Generator().manual_seed(spec["seed"])  # the trajectories' draws
 
     def forward(rows: slice = slice(None)) -> torch.Tensor:
-        return backend.expval(circuit, observables, {"x": xb[rows], "w": weights})
+        return backend.run(circuit, {"x": xb[rows], "w": weights}, measurement=measurement, generator=generator)
 
     return Runner(forward, [weights], lambda: weights.grad.detach().clone(), note=repr(backend))
 
@@ -140,19 +140,13 @@ def ours_dm_c128(spec, x, w):
 
 
 def ours_trajectory(spec, x, w):
-    """The hook for the trajectory engine: ``TorchBackend(method="trajectory")`` once it exists."""
-    runner = _ours(spec, x, w, method="trajectory")
-    try:
-        runner.forward(slice(0, 1))
-    except NotImplementedError as error:
-        raise RuntimeError(f"not available: {error}") from None
-    return runner
+    return _ours(spec, x, w, method="trajectory", trajectories=spec["trajectories"])
 
 
 def _pennylane(spec: dict[str, Any], x, w, device: str, note: str):
     import pennylane as qp
     import torch
-    from _peers import Runner
+    from _peers import Runner, widx
 
     n, layers, p, gamma = spec["n"], spec["layers"], spec["p"], spec["gamma"]
     dev = qp.device(device, wires=n)
@@ -168,9 +162,9 @@ def _pennylane(spec: dict[str, Any], x, w, device: str, note: str):
             for i in range(n):
                 qp.RY(xb[:, i], wires=i)
                 noise(i)
-                qp.RY(weights[_widx(n, layer, i, 0)], wires=i)
+                qp.RY(weights[widx(n, layer, i, 0)], wires=i)
                 noise(i)
-                qp.RZ(weights[_widx(n, layer, i, 1)], wires=i)
+                qp.RZ(weights[widx(n, layer, i, 1)], wires=i)
                 noise(i)
             for i in range(n):
                 qp.CNOT(wires=[i, (i + 1) % n])
@@ -211,12 +205,10 @@ def aer_dm_shift(spec, x, w):
 
     from circuits import Z
     from circuits.backends.aer import AerBackend
-    from circuits.export.qiskit_noise import noise_model_to_qiskit
 
     n, layers = spec["n"], spec["layers"]
     circuit = _our_circuit(n, layers)
-    qiskit_noise = noise_model_to_qiskit(noise_model(spec["p"], spec["gamma"]))
-    backend = AerBackend(method="density_matrix", noise_model=qiskit_noise)
+    backend = AerBackend(method="density_matrix", noise_model=noise_model(spec["p"], spec["gamma"]))
     observables = [Z(i) for i in range(n)]
     weights = torch.nn.Parameter(w.clone().double())
     xb = x.clone().double()
@@ -232,7 +224,6 @@ def tq_pauli_sampling(spec, x, w):
     import numpy as np
     import torch
     import torchquantum as tq
-    import torchquantum.functional as tqf
     from _peers import Runner, widx
     from torchquantum.noise_model.noise_models import NoiseCounter, NoiseModelTQ
 
@@ -256,10 +247,9 @@ def tq_pauli_sampling(spec, x, w):
         from torchpack.utils.logging import logger
 
         logger.remove()
-    except Exception:  # noqa: BLE001 - only the log level is at stake
+    except Exception:  # only the log level is at stake
         pass
 
-    batch = x.shape[0]
     ry = torch.nn.ModuleList([tq.RY(has_params=True, trainable=True) for _ in range(n * layers)])
     rz = torch.nn.ModuleList([tq.RZ(has_params=True, trainable=True) for _ in range(n * layers)])
     data = torch.nn.ModuleList([tq.RY() for _ in range(n * layers)])
@@ -287,7 +277,6 @@ def tq_pauli_sampling(spec, x, w):
         return measure(qdev)
 
     params = [q for m in (*ry, *rz) for q in m.parameters()]
-    del tqf
     return Runner(forward, params, None, note="NoiseModelTQ: one sampled Pauli error per gate for the batch")
 
 
@@ -302,13 +291,15 @@ BUILDERS = {
 }
 
 
-def kept_bytes_per_sample(peer: str, n: int, layers: int) -> float:
+def kept_bytes_per_sample(peer: str, n: int, layers: int, trajectories: int) -> float:
     """Rough peak memory of one sample's step: the density matrices (or states) autograd keeps."""
     dm = 4**n
     if peer in ("ours_dm", "ours_pennylane_mixed", "ours_dm_c128"):
         itemsize = 8 if peer == "ours_dm" else 16
         steps = 2 * n * layers + 4  # the fused one-qubit runs and the CNOTs with their channels, per layer
         return steps * dm * itemsize * 2
+    if peer == "ours_trajectory":
+        return (14 * n * layers + 4) * trajectories * 2**n * 8 * 2  # every gate and sampled Kraus operator
     if peer == "pl_default_mixed":
         return (14 * n * layers + 4) * dm * 16 * 2  # each gate and channel separately
     if peer == "tq_pauli_sampling":
@@ -353,7 +344,13 @@ def worker_time(spec: dict[str, Any]) -> dict[str, Any]:
     runner = BUILDERS[peer](spec, x, w)
     rec["build_s"] = time.perf_counter() - started
     rec["peer_note"] = runner.note
-    per_sample = kept_bytes_per_sample(peer, n, layers)
+    per_sample = kept_bytes_per_sample(peer, n, layers, spec["trajectories"])
+    if per_sample > spec["chunk_gib"] * GIB:
+        rec["skipped"] = (
+            f"one sample's step keeps about {per_sample / GIB:.1f} GiB for the backward pass (estimate), more "
+            f"than the {spec['chunk_gib']:g} GiB budget (--chunk-gib)"
+        )
+        return rec
     chunk = batch if per_sample == 0 else max(1, min(batch, int(spec["chunk_gib"] * GIB // per_sample)))
     rec["chunk"] = chunk
     rec["est_peak_gib"] = per_sample * chunk / GIB
@@ -416,6 +413,7 @@ def _spec(args: argparse.Namespace, peer: str, n: int, batch: int, mode: str) ->
         "max_reps": args.max_reps,
         "first_limit_s": args.first_limit_s,
         "chunk_gib": args.chunk_gib,
+        "trajectories": args.trajectories,
     }
 
 
@@ -433,8 +431,9 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{peer:<22} error: {rec['error']}")
             failed += 1
             continue
-        d_out = max(abs(a - b) for ra, rb in zip(rec["out"], reference["out"]) for a, b in zip(ra, rb))
-        d_grad = max(abs(a - b) for a, b in zip(rec["grad"], reference["grad"]))
+        pairs = zip(rec["out"], reference["out"], strict=True)
+        d_out = max(abs(a - b) for ra, rb in pairs for a, b in zip(ra, rb, strict=True))
+        d_grad = max(abs(a - b) for a, b in zip(rec["grad"], reference["grad"], strict=True))
         tol = 1e-4 if peer == "ours_dm" else 1e-7
         ok = d_out < tol and d_grad < tol
         failed += not ok
@@ -454,6 +453,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine_info(),
         "layers": args.layers,
         "noise": {"depolarizing_p": args.p, "amplitude_damping_gamma": args.gamma},
+        "trajectories": args.trajectories,
         "threads": args.threads,
         "budget_s": args.budget_s,
         "chunk_gib": args.chunk_gib,
@@ -466,7 +466,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     for n in args.sizes:
         for batch in args.batches:
             for peer in args.peers:
-                rec = {"peer": peer, "n": n, "batch": batch} | run_worker(peer, _spec(args, peer, n, batch, "time"), args)
+                rec = {"peer": peer, "n": n, "batch": batch} | run_worker(
+                    peer, _spec(args, peer, n, batch, "time"), args
+                )
                 points.append(rec)
                 print("  " + _line(rec), flush=True)
     meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -496,7 +498,9 @@ def to_markdown(data: dict[str, Any]) -> str:
         f"`{meta['load_after']}`.",
         f"Workload: `hea.py`'s circuit, L = {meta['layers']}, depolarizing p = {meta['noise']['depolarizing_p']} and "
         f"amplitude damping gamma = {meta['noise']['amplitude_damping_gamma']} after every gate on each of its qubits. "
-        "Median ms per training step (forward + backward); `x/ours` = peer time / `ours_dm` time.",
+        f"`ours_trajectory`: {meta['trajectories']} trajectories per sample. Median ms per training step (forward + "
+        "backward); the last column is `pl_default_mixed` time / `ours_dm` time. `(k/chunk)`: the batch ran in "
+        "chunks of k samples (forward and backward per chunk) to stay within the memory budget.",
         "",
         "| n | B | " + " | ".join(peers) + " | default.mixed / ours_dm |",
         "|---:|---:|" + "---:|" * len(peers) + "---:|",
@@ -539,6 +543,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of: " + ",".join(PEERS))
     p.add_argument("--p", type=float, default=0.01, help="depolarizing probability (Qiskit's convention)")
     p.add_argument("--gamma", type=float, default=0.005, help="amplitude damping")
+    p.add_argument("--trajectories", type=int, default=100, help="trajectories per sample of ours_trajectory")
     p.add_argument("--tq-python", default=None, help="python of the TorchQuantum environment")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--budget-s", type=float, default=3.0, help="timing budget per point, seconds")
