@@ -19,21 +19,28 @@ from circuits._provenance import verify_installation
 verify_installation(__file__)  # first: a foreign `circuits`, `qml` or `hardware` fails here, loudly
 
 from circuits.backend import Backend, Expectation, Probabilities, Samples, StateVector
+from circuits.ir.channels import CHANNELS, ChannelSpec, KrausData
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import GATES, GateSpec, MatrixData, PauliLabel
 from circuits.ir.observables import PauliString, PauliSum, Projector, X, Y, Z
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector
+from circuits.noise import Channel, NoiseModel, ReadoutError
 from circuits.sim.torch_backend import TorchBackend, TorchOptions
 
 __all__ = [
+    "CHANNELS",
     "GATES",
     "Angle",
     "Backend",
+    "Channel",
+    "ChannelSpec",
     "Circuit",
     "Expectation",
     "GateSpec",
+    "KrausData",
     "MatrixData",
+    "NoiseModel",
     "Operation",
     "ParameterVector",
     "PauliLabel",
@@ -41,6 +48,7 @@ __all__ = [
     "PauliSum",
     "Probabilities",
     "Projector",
+    "ReadoutError",
     "Samples",
     "StateVector",
     "TorchBackend",

@@ -113,7 +113,11 @@ class Samples:
 
 @dataclass(frozen=True)
 class StateVector:
-    """The final state vector (available on simulators only)."""
+    """The final state vector (available on simulators only).
+
+    A noisy simulation's state is a density matrix: ``TorchBackend`` with ``method="density_matrix"`` returns
+    ``(batch_size, 2**n, 2**n)`` (docs/noise.md); backends that sample noise refuse it.
+    """
 
 
 Measurement = Expectation | Probabilities | Samples | StateVector

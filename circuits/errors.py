@@ -18,6 +18,8 @@ __all__ = [
     "CircuitError",
     "ConversionError",
     "GateArityError",
+    "InvalidChannelError",
+    "NoiseModelWarning",
     "NonFiniteAngleError",
     "NotHermitianError",
     "NotUnitaryError",
@@ -27,6 +29,7 @@ __all__ = [
     "SimulationMemoryError",
     "UnboundParameterError",
     "UnknownGateError",
+    "UnsupportedChannelError",
 ]
 
 
@@ -64,6 +67,27 @@ class NotHermitianError(CircuitError, ValueError):
 
 class NotUnitaryError(CircuitError, ValueError):
     """A matrix given as a gate is not unitary."""
+
+
+class InvalidChannelError(CircuitError, ValueError):
+    """A noise channel that is not one (the message names the parameter, the value and the valid range).
+
+    Kraus operators that are not trace preserving, a probability outside its range, ``T2 > 2 T1``.
+    """
+
+
+class UnsupportedChannelError(CircuitError, ValueError):
+    """A noise channel given to something that handles unitary circuits only; the message names the fix.
+
+    The state-vector engine, inverses, OpenQASM, the parameter-shift rule of a noise strength, devices.
+    """
+
+
+class NoiseModelWarning(UserWarning):
+    """A noise model that leaves part of a circuit noiseless: gates it has no rule for (see ``docs/noise.md``).
+
+    Turn it into an error with ``warnings.filterwarnings("error", category=NoiseModelWarning)``.
+    """
 
 
 class SimulationMemoryError(CircuitError, MemoryError):

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from circuits.backend import Expectation, Measurement, Probabilities
+from circuits.errors import UnsupportedChannelError
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import gate_spec
 from circuits.ir.operation import Operation
@@ -151,6 +152,12 @@ def shift_rule(frequencies: tuple[float, ...]) -> tuple[tuple[float, float], ...
 def slot_circuit(circuit: Circuit) -> tuple[Circuit, tuple[Angle, ...], tuple[tuple[tuple[float, float], ...], ...]]:
     """Rewrite ``circuit`` so every symbolic gate angle is its own entry of the vector :data:`SLOT_VECTOR`.
 
+    Noise channels with constant parameters stay as they are (the shift rule of a gate angle holds
+    with channels around it: the result stays a trigonometric polynomial of the angle).
+
+    Raises:
+        UnsupportedChannelError: a noise channel has a symbolic parameter (no shift rule for it).
+
     Returns:
         ``(rewritten circuit, the original angle of each slot, the shift rule of each slot)``.
     """
@@ -160,6 +167,16 @@ def slot_circuit(circuit: Circuit) -> tuple[Circuit, tuple[Angle, ...], tuple[tu
     vector = ParameterVector(SLOT_VECTOR, max(symbolic, 1))
     ops = []
     for op in circuit:
+        if op.is_channel:
+            if op.is_parametrized:
+                raise UnsupportedChannelError(
+                    f"The parameter-shift rule cannot differentiate the symbolic parameters of noise channel "
+                    f"{op.name!r} ({', '.join(str(p) for p in op.params)}): a noise strength enters the result "
+                    "linearly, not as a rotation angle. Differentiate it on TorchBackend(method='density_matrix') "
+                    "(autograd), or bind it to a number first (circuit.bind)."
+                )
+            ops.append(op)
+            continue
         frequencies = gate_spec(op.name).param_frequencies(op.data)
         params = []
         for j, angle in enumerate(op.params):

@@ -1,4 +1,4 @@
-"""Helpers for tests: random circuits over the live gate registry.
+"""Helpers for tests: random circuits over the live gate and channel registries.
 
 Free of vendor SDKs (no Qiskit, no PennyLane): the conformance and agreement tests
 draw circuits here and compare backends on them. Every draw is reproducible from
@@ -11,13 +11,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from circuits.ir.channels import CHANNELS, KrausData
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import GATES, GateData, GateSpec, MatrixData, PauliLabel, gate_spec
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector, as_angle
 
 __all__ = [
+    "random_channel_params",
     "random_circuit",
+    "random_kraus",
+    "random_noisy_circuit",
     "random_gate_data",
     "random_hermitian",
     "random_unitary",
@@ -151,4 +155,66 @@ def random_circuit(
                 params.append(float(rng.uniform(0.5, 1.5)) * vector[index] + value)
                 index += 1
         operations.append(Operation(spec.name, qubits, tuple(params), data))
+    return Circuit(num_qubits, operations)
+
+
+def random_kraus(num_qubits: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Kraus operators of a random channel: the blocks of a random isometry ``V`` (``V^dagger V = I``).
+
+    Shape:
+        Output: ``(count, 2**num_qubits, 2**num_qubits)`` complex128, ``sum_k K_k^dagger K_k = I``.
+    """
+    dim = 2**num_qubits
+    z = rng.normal(size=(count * dim, dim)) + 1j * rng.normal(size=(count * dim, dim))
+    isometry, _ = np.linalg.qr(z)
+    return isometry.reshape(count, dim, dim)
+
+
+def random_channel_params(name: str, rng: np.random.Generator, num_qubits: int = 1) -> tuple[float, ...]:
+    """Valid random parameters of a registered channel (strong noise, to make differences visible)."""
+    if name in ("amplitude_damping", "phase_damping", "bit_flip", "phase_flip"):
+        return (float(rng.uniform(0, 1)),)
+    if name == "depolarizing":
+        return (float(rng.uniform(0, 4**num_qubits / (4**num_qubits - 1))),)
+    if name == "pauli_channel":
+        return tuple(float(p) for p in rng.dirichlet(np.ones(4))[:3])
+    if name == "thermal_relaxation":
+        t1 = float(rng.uniform(1, 2))
+        return (t1, float(rng.uniform(0.1, 2 * t1)), float(rng.uniform(0, 1)), float(rng.uniform(0, 0.3)))
+    assert CHANNELS[name].num_params == 0, name
+    return ()
+
+
+def random_noisy_circuit(
+    num_qubits: int,
+    depth: int,
+    seed: int,
+    channels: Sequence[str] | None = None,
+    gates: Sequence[str] | None = None,
+) -> Circuit:
+    """A random circuit (:func:`random_circuit`) with a random channel after each gate.
+
+    The channel acts on one of the gate's qubits, or on two of them (``depolarizing`` and ``kraus`` take two
+    qubits half the time); its parameters come from :func:`random_channel_params`.
+
+    Args:
+        num_qubits: width, ``>= 1``.
+        depth: layers of gates.
+        seed: seed of everything drawn.
+        channels: channel names to draw from (every registered channel when ``None``).
+        gates: gate names for :func:`random_circuit`.
+    """
+    rng = np.random.default_rng(seed + 1)
+    names = sorted(CHANNELS) if channels is None else list(channels)
+    base = random_circuit(num_qubits, depth, seed, gates)
+    operations: list[Operation] = []
+    for op in base:
+        operations.append(op)
+        if not op.qubits:
+            continue
+        name = names[rng.integers(len(names))]
+        two = name in ("depolarizing", "kraus") and op.num_qubits >= 2 and rng.uniform() < 0.5
+        qubits = tuple(int(q) for q in rng.permutation(op.qubits)[: 2 if two else 1])
+        data = KrausData(random_kraus(len(qubits), int(rng.integers(1, 4)), rng)) if name == "kraus" else None
+        operations.append(Operation(name, qubits, random_channel_params(name, rng, len(qubits)), data))
     return Circuit(num_qubits, operations)

@@ -167,6 +167,14 @@ class ProviderBackend(Backend):
     ) -> torch.Tensor:
         if isinstance(measurement, StateVector):
             raise ValueError("a device returns measurements, not state vectors; measure Expectation or Probabilities.")
+        if circuit.has_channels:
+            from circuits.errors import UnsupportedChannelError
+
+            names = sorted({op.name for op in circuit if op.is_channel})
+            raise UnsupportedChannelError(
+                f"A device brings its own noise; the circuit's simulated noise channels {names} cannot be sent. "
+                "Run the noiseless circuit on the device (the noise model belongs to simulator backends)."
+            )
         if isinstance(measurement, Samples):
             return self._sample(circuit, {k: v.detach() for k, v in values.items()}, batch_size, measurement, generator)
         return parameter_shift_run(self._execute, circuit, values, batch_size, measurement, eager=True)

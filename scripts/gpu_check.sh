@@ -19,7 +19,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$OUT/gpu.txt"
 # The GPU test modules by path: collecting all of tests/ would need every vendor SDK on the machine.
 "$PY" -m pytest -p no:cacheprovider -m gpu -o addopts="--import-mode=importlib" -q -rs \
-    tests/circuits/sim/test_gpu.py tests/circuits/backends/test_aer_gpu.py 2>&1 | tee "$OUT/gpu_tests.log"
+    tests/circuits/sim/test_gpu.py tests/circuits/sim/test_noise_gpu.py tests/circuits/backends/test_aer_gpu.py 2>&1 | tee "$OUT/gpu_tests.log"
 status=${PIPESTATUS[0]}
 "$PY" benchmarks/gpu_bench.py --sizes "${GPU_SIZES:-8,12,16,20}" --markdown "$OUT/gpu_bench.md" 2>&1 | tee "$OUT/gpu_bench.log"
 # The largest states: ours alone (the peer's kept states do not fit), fewer repetitions.

@@ -17,7 +17,9 @@ Exact or sampled:
 
 ``Samples`` always samples (with its own shot count); ``StateVector`` is always exact.
 
-Noise: pass a ``qiskit_aer.noise.NoiseModel``. With ``shots=None`` the backend
+Noise: pass a ``qiskit_aer.noise.NoiseModel``, or our :class:`circuits.noise.NoiseModel` (converted by
+:func:`circuits.export.qiskit_noise.noise_model_to_qiskit`). Noise channels in a circuit
+(``Circuit.depolarizing`` ...) run as Aer ``QuantumError`` instructions. With ``shots=None`` the backend
 simulates the density matrix and returns exact noisy expectation values and
 probabilities (``method`` defaults to ``"density_matrix"``); with ``shots=N`` it
 samples noisy trajectories (``method`` defaults to ``"statevector"``). The noise of a
@@ -79,6 +81,7 @@ from circuits.backend import (
 )
 from circuits.errors import BackendExecutionError, BackendUnavailableError, SimulationMemoryError
 from circuits.export.qiskit import circuit_to_qiskit, qiskit_parameter_binds
+from circuits.export.qiskit_noise import noise_model_to_qiskit
 from circuits.gradients import parameter_shift_run
 from circuits.ir.circuit import Circuit
 from circuits.ir.observables import PauliSum, Projector
@@ -91,6 +94,7 @@ from circuits.measurement import (
     shot_plan,
     sparse_terms,
 )
+from circuits.noise import NoiseModel as OurNoiseModel
 
 __all__ = ["AerBackend", "AerOptions"]
 
@@ -150,7 +154,8 @@ class AerOptions:
 
     noise_model: NoiseModel | None = None
     """A ``qiskit_aer.noise.NoiseModel`` applied to every run. The circuit is transpiled to its basis gates.
-    With ``shots=None`` the noisy results are exact (density matrix); with ``shots`` they are sampled."""
+    With ``shots=None`` the noisy results are exact (density matrix); with ``shots`` they are sampled.
+    Our :class:`circuits.noise.NoiseModel` is accepted and converted to Qiskit's on construction."""
 
     precision: Precision = "double"
     """Floating-point precision Aer simulates with: ``"double"`` or ``"single"`` (halves GPU memory)."""
@@ -195,10 +200,13 @@ class AerOptions:
             if self.seed < 0:
                 raise ValueError(f"AerOptions.seed must be >= 0, got {self.seed}.")
             object.__setattr__(self, "seed", int(self.seed))
+        if isinstance(self.noise_model, OurNoiseModel):
+            object.__setattr__(self, "noise_model", noise_model_to_qiskit(self.noise_model))
         if self.noise_model is not None and not isinstance(self.noise_model, NoiseModel):
             raise TypeError(
                 f"AerOptions.noise_model must be a qiskit_aer.noise.NoiseModel or None, got "
-                f"{type(self.noise_model).__name__}. For a device's noise use AerBackend.from_backend(backend)."
+                f"{type(self.noise_model).__name__}. For a device's noise use AerBackend.from_backend(backend); "
+                "circuits.noise.NoiseModel is converted too."
             )
         if self.precision not in ("double", "single"):
             raise ValueError(f"AerOptions.precision must be 'double' or 'single', got {self.precision!r}.")
@@ -279,7 +287,7 @@ class AerBackend(Backend):
         device: ``"CPU"`` or ``"GPU"`` (needs ``pip install qiskit-aer-gpu``).
         shots: ``None`` for exact results, or the number of shots per binding.
         seed: seed of Aer's sampler; ``None`` for a seed from the run's generator, or a random one.
-        noise_model: a ``qiskit_aer.noise.NoiseModel``.
+        noise_model: a ``qiskit_aer.noise.NoiseModel`` or our :class:`circuits.noise.NoiseModel` (converted).
         precision: ``"double"`` or ``"single"``.
         blocking_enable: chunk the state (multi-GPU / MPI state vectors).
         blocking_qubits: chunk size in qubits, with ``blocking_enable``.
@@ -314,7 +322,7 @@ class AerBackend(Backend):
         device: Device = "CPU",
         shots: int | None = None,
         seed: int | None = None,
-        noise_model: NoiseModel | None = None,
+        noise_model: NoiseModel | OurNoiseModel | None = None,
         precision: Precision = "double",
         blocking_enable: bool = False,
         blocking_qubits: int | None = None,
@@ -410,6 +418,20 @@ class AerBackend(Backend):
                     "StateVector is not available with a noise model (a noisy state vector is one random "
                     "trajectory); measure Probabilities / Expectation, or remove the noise model."
                 )
+        if circuit.has_channels:
+            if isinstance(measurement, StateVector):
+                raise ValueError(
+                    "StateVector is not available for a circuit with noise channels (a noisy state vector is one "
+                    "random trajectory); measure Probabilities / Expectation, or use TorchBackend(method="
+                    "'density_matrix').state(...) for the density matrix."
+                )
+            if self.options.shots is None and not isinstance(measurement, Samples):
+                if self.options.method != "density_matrix":
+                    raise ValueError(
+                        f"The circuit has noise channels; exact results (shots=None) need "
+                        f"AerBackend(method='density_matrix'), got method={self.options.method!r}. Use "
+                        "method='density_matrix', or shots=N to sample noisy trajectories."
+                    )
         self._check_state_size(circuit, batch_size, measurement)
         if isinstance(measurement, (Samples, StateVector)):
             detached = {k: v.detach() for k, v in values.items()}

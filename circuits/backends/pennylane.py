@@ -43,7 +43,7 @@ from circuits.backend import (
     check_shots,
     measured_qubits,
 )
-from circuits.errors import BackendUnavailableError
+from circuits.errors import BackendUnavailableError, UnsupportedChannelError
 from circuits.export.pennylane import circuit_to_pennylane_batch, observable_to_pennylane
 from circuits.gradients import parameter_shift_run
 from circuits.ir.circuit import Circuit
@@ -212,6 +212,12 @@ class PennyLaneBackend(Backend):
         measurement: Measurement,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
+        if circuit.has_channels:
+            names = sorted({op.name for op in circuit if op.is_channel})
+            raise UnsupportedChannelError(
+                f"PennyLaneBackend runs unitary circuits; this one has the noise channels {names}. Use "
+                "TorchBackend(method='density_matrix') (differentiable) or AerBackend for noisy circuits."
+            )
         device = self.device_for(circuit.num_qubits)
         if generator is not None and self._instance is None and _is_random(measurement, self.options.shots):
             # A fresh device seeded from the caller's generator: the call is reproducible from it.

@@ -39,7 +39,7 @@ import numpy as np
 import pennylane as qp
 import torch
 
-from circuits.errors import BindingError
+from circuits.errors import BindingError, UnsupportedChannelError
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import PauliLabel, gate_matrix, gate_spec
 from circuits.ir.observables import Observable, PauliSum, Projector
@@ -269,6 +269,12 @@ def operation_to_pennylane(op: Operation, params: Sequence[Scalar]) -> list[qp.o
     Returns:
         Operators on wires ``op.qubits`` whose product (in order) equals the operation's matrix.
     """
+    if op.is_channel:
+        raise UnsupportedChannelError(
+            f"Noise channel {op.name!r} on qubits {op.qubits} has no conversion to PennyLane here. Simulate noisy "
+            "circuits on TorchBackend(method='density_matrix') or AerBackend, or run the noiseless circuit "
+            "(a circuits.noise.NoiseModel on the backend adds the noise)."
+        )
     gate_spec(op.name)  # raises UnknownGateError for names outside the registry
     params = list(params)
     like = next((p for p in params if isinstance(p, torch.Tensor)), None)

@@ -43,7 +43,7 @@ from qiskit import QuantumCircuit, qasm2, qasm3
 from qiskit.circuit import Parameter, ParameterExpression, ParameterVector
 from qiskit.exceptions import QiskitError
 
-from circuits.errors import CircuitError, QasmError
+from circuits.errors import CircuitError, QasmError, UnsupportedChannelError
 from circuits.export.qiskit import circuit_from_qiskit, circuit_to_qiskit
 from circuits.ir.circuit import Circuit
 
@@ -149,6 +149,12 @@ def _symbols_message(circuit: Circuit) -> str:
 
 
 def _without_global_phase(circuit: Circuit) -> Circuit:
+    if circuit.has_channels:
+        names = sorted({op.name for op in circuit if op.is_channel})
+        raise UnsupportedChannelError(
+            f"OpenQASM has no noise channels, but the circuit has {names}. Export the noiseless circuit and keep "
+            "the noise as a circuits.noise.NoiseModel (or a Qiskit NoiseModel: circuits.export.qiskit_noise)."
+        )
     return Circuit(circuit.num_qubits, (op for op in circuit if op.name != "global_phase"))
 
 
@@ -160,6 +166,7 @@ def circuit_to_qasm2(circuit: Circuit) -> str:
     Raises:
         TypeError: ``circuit`` is not a :class:`~circuits.ir.circuit.Circuit`.
         ValueError: the circuit has symbolic parameters (bind them with ``circuit.bind``).
+        UnsupportedChannelError: the circuit has noise channels (OpenQASM has none).
     """
     if not isinstance(circuit, Circuit):
         raise TypeError(f"circuit_to_qasm2 expects a circuits.Circuit, got {type(circuit).__name__}.")
@@ -199,6 +206,7 @@ def circuit_to_qasm3(circuit: Circuit) -> str:
 
     Raises:
         TypeError: ``circuit`` is not a :class:`~circuits.ir.circuit.Circuit`.
+        UnsupportedChannelError: the circuit has noise channels (OpenQASM has none).
     """
     if not isinstance(circuit, Circuit):
         raise TypeError(f"circuit_to_qasm3 expects a circuits.Circuit, got {type(circuit).__name__}.")

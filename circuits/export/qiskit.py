@@ -370,16 +370,24 @@ def circuit_to_qiskit(circuit: Circuit) -> QuantumCircuit:
 
     Returns:
         A ``QuantumCircuit`` on ``circuit.num_qubits`` qubits whose qubit ``i`` is our qubit ``i``;
-        ``Operator(result).reverse_qargs()`` is our (big-endian) unitary.
+        ``Operator(result).reverse_qargs()`` is our (big-endian) unitary. Noise channels become Qiskit Aer
+        ``QuantumError`` instructions (``quantum_channel``), which Aer simulates
+        (:mod:`circuits.export.qiskit_noise`).
 
     Raises:
         TypeError: ``circuit`` is not a :class:`~circuits.ir.circuit.Circuit`.
+        ConversionError: a noise channel with symbolic parameters (Aer needs numbers: bind them first).
     """
     if not isinstance(circuit, Circuit):
         raise TypeError(f"circuit_to_qiskit expects a circuits.Circuit, got {type(circuit).__name__}.")
     table = _ToQiskitParameters(circuit.parameters)
     qc = QuantumCircuit(circuit.num_qubits)
     for op in circuit:
+        if op.is_channel:
+            from circuits.export.qiskit_noise import operation_to_qiskit_error  # imports this module
+
+            qc.append(operation_to_qiskit_error(op).to_instruction(), list(op.qubits), copy=False)
+            continue
         params = [table.angle(p) for p in op.params]
         qc.append(_qiskit_gate(op, params), list(op.qubits), copy=False)
     return qc

@@ -25,16 +25,19 @@ from typing import Any, TypeVar
 import numpy as np
 
 from circuits.errors import BindingError, QubitIndexError, UnboundParameterError
+from circuits.ir.channels import KrausData
 from circuits.ir.draw import draw_text
-from circuits.ir.gates import GateData, MatrixData, PauliLabel
-from circuits.ir.operation import Operation
+from circuits.ir.gates import MatrixData, PauliLabel
+from circuits.ir.operation import Operation, OperationData
 from circuits.ir.parameters import Angle, AngleLike, as_angle, real_angle
 
 __all__ = ["Circuit"]
 
 _QUBIT_ARGUMENTS = frozenset({"qubit", "qubit1", "qubit2", "control", "control1", "control2", "target"})
 _QUBIT_SEQUENCE_ARGUMENTS = frozenset({"controls", "qubits"})
-_ANGLE_ARGUMENTS = frozenset({"theta", "phi", "lam", "time"})
+_ANGLE_ARGUMENTS = frozenset(
+    {"theta", "phi", "lam", "time", "p", "gamma", "px", "py", "pz", "t1", "t2", "gate_time", "excited_state_population"}
+)
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
@@ -170,6 +173,11 @@ class Circuit:
                 "Remove them or check the names."
             )
 
+    @property
+    def has_channels(self) -> bool:
+        """True when an operation is a noise channel (see :mod:`circuits.ir.channels`)."""
+        return any(op.is_channel for op in self._operations)
+
     def __len__(self) -> int:
         return len(self._operations)
 
@@ -238,15 +246,16 @@ class Circuit:
         name: str,
         qubits: int | Sequence[int],
         params: Sequence[AngleLike] = (),
-        data: GateData = None,
+        data: OperationData = None,
     ) -> Circuit:
-        """A new circuit with one more gate.
+        """A new circuit with one more gate (or noise channel).
 
         Args:
-            name: a key of :data:`circuits.ir.gates.GATES`.
+            name: a key of :data:`circuits.ir.gates.GATES` or :data:`circuits.ir.channels.CHANNELS`.
             qubits: one index or a sequence (controls first).
             params: the gate's angles: numbers, symbols or :class:`Angle` expressions.
-            data: ``MatrixData`` for ``unitary``/``evolution``, ``PauliLabel`` for ``pauli_rot``.
+            data: ``MatrixData`` for ``unitary``/``evolution``, ``PauliLabel`` for ``pauli_rot``,
+                ``KrausData`` for ``kraus``.
         """
         return Circuit(self._num_qubits, (*self._operations, Operation.create(name, qubits, params, data)))
 
@@ -271,7 +280,11 @@ class Circuit:
         )
 
     def inverse(self) -> Circuit:
-        """The adjoint circuit: operations reversed and each inverted."""
+        """The adjoint circuit: operations reversed and each inverted.
+
+        Raises:
+            UnsupportedChannelError: the circuit has a noise channel (channels have no inverse).
+        """
         return Circuit(self._num_qubits, (op.adjoint() for op in reversed(self._operations)))
 
     def bind(self, values: Mapping[str, Sequence[float]]) -> Circuit:
@@ -279,6 +292,7 @@ class Circuit:
 
         Raises:
             BindingError: a value vector has the wrong length or names an unknown vector.
+            InvalidChannelError: a bound noise-channel parameter is out of its range.
         """
         for name, vec in values.items():
             if name not in self._parameters:
@@ -469,3 +483,63 @@ class Circuit:
     def unitary(self, matrix: np.ndarray, qubits: Sequence[int]) -> Circuit:
         """An arbitrary unitary matrix (``2**k x 2**k``, first of ``qubits`` most significant)."""
         return self.append("unitary", tuple(qubits), (), MatrixData(np.asarray(matrix)))
+
+    # -- noise channels (see circuits.ir.channels and docs/noise.md) -----------------------------
+
+    def depolarizing(self, p: AngleLike, qubits: int | Sequence[int]) -> Circuit:
+        """Depolarising noise on one or two qubits: ``rho -> (1 - p) rho + p I / 2**n``.
+
+        Qiskit's ``depolarizing_error(p, n)`` convention, ``0 <= p <= 4**n / (4**n - 1)``; PennyLane's
+        ``DepolarizingChannel(p_pl)`` on one qubit is ``p = 4/3 * p_pl``.
+        """
+        return self.append("depolarizing", qubits, (p,))
+
+    @_builder
+    def amplitude_damping(self, gamma: AngleLike, qubit: int) -> Circuit:
+        """Amplitude damping (energy relaxation to ``|0>``) with probability ``gamma`` in ``[0, 1]``."""
+        return self.append("amplitude_damping", qubit, (gamma,))
+
+    @_builder
+    def phase_damping(self, gamma: AngleLike, qubit: int) -> Circuit:
+        """Phase damping: coherences shrink by ``sqrt(1 - gamma)``, ``gamma`` in ``[0, 1]``."""
+        return self.append("phase_damping", qubit, (gamma,))
+
+    @_builder
+    def bit_flip(self, p: AngleLike, qubit: int) -> Circuit:
+        """``X`` with probability ``p``."""
+        return self.append("bit_flip", qubit, (p,))
+
+    @_builder
+    def phase_flip(self, p: AngleLike, qubit: int) -> Circuit:
+        """``Z`` with probability ``p``."""
+        return self.append("phase_flip", qubit, (p,))
+
+    @_builder
+    def pauli_channel(self, px: AngleLike, py: AngleLike, pz: AngleLike, qubit: int) -> Circuit:
+        """``X``, ``Y``, ``Z`` with probabilities ``px``, ``py``, ``pz`` (each in ``[0, 1]``, sum ``<= 1``)."""
+        return self.append("pauli_channel", qubit, (px, py, pz))
+
+    @_builder
+    def thermal_relaxation(
+        self,
+        t1: AngleLike,
+        t2: AngleLike,
+        gate_time: AngleLike,
+        qubit: int,
+        excited_state_population: AngleLike = 0.0,
+    ) -> Circuit:
+        """Thermal relaxation for ``gate_time`` with times ``T1``, ``T2 <= 2 T1`` (one unit for all three).
+
+        Qiskit's ``thermal_relaxation_error(t1, t2, gate_time, excited_state_population)``: populations relax
+        towards ``diag(1 - p1, p1)`` with probability ``1 - exp(-gate_time / T1)``, coherences decay by
+        ``exp(-gate_time / T2)``.
+        """
+        return self.append("thermal_relaxation", qubit, (t1, t2, gate_time, excited_state_population))
+
+    def kraus(self, matrices: Sequence[np.ndarray] | np.ndarray, qubits: int | Sequence[int]) -> Circuit:
+        """Any channel by its Kraus operators (``2**k x 2**k``, first of ``qubits`` most significant).
+
+        Raises:
+            InvalidChannelError: ``sum_k K_k^dagger K_k != I`` (the message gives the deviation).
+        """
+        return self.append("kraus", qubits, (), KrausData(matrices))

@@ -54,8 +54,23 @@ _CONTROLLED: dict[str, tuple[int, str]] = {
     "mcry": (-1, "ry"),
     "mcrz": (-1, "rz"),
 }
-_NAMES = {"sdg": "S†", "tdg": "T†", "sxdg": "SX†", "id": "I", "unitary": "U"}
-_SYMMETRIC = frozenset({"rxx", "ryy", "rzz", "iswap", "swap", "cz", "ccz", "mcphase", "cp", "cu1"})
+_NAMES = {
+    "sdg": "S†",
+    "tdg": "T†",
+    "sxdg": "SX†",
+    "id": "I",
+    "unitary": "U",
+    # noise channels
+    "depolarizing": "DEPOL",
+    "amplitude_damping": "AMPDAMP",
+    "phase_damping": "PHASEDAMP",
+    "bit_flip": "BITFLIP",
+    "phase_flip": "PHASEFLIP",
+    "pauli_channel": "PAULI",
+    "thermal_relaxation": "THERMAL",
+    "kraus": "KRAUS",
+}
+_SYMMETRIC = frozenset({"rxx", "ryy", "rzz", "iswap", "swap", "cz", "ccz", "mcphase", "cp", "cu1", "depolarizing"})
 _PI_DENOMINATORS = (1, 2, 3, 4, 6, 8)
 
 

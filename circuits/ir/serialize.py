@@ -10,7 +10,10 @@ Schema (version 1)::
     {"schema": "qml-hybrid.circuit", "version": 1, "num_qubits": n,
      "operations": [{"gate": "rz", "qubits": [0], "params": [ANGLE], "data": DATA}, ...]}
     ANGLE = {"constant": c, "terms": [[coeff, [["theta", index, size], ...]], ...]}
-    DATA  = null | {"pauli": "XZ"} | {"matrix": [[[re, im], ...], ...]}
+    DATA  = null | {"pauli": "XZ"} | {"matrix": [[[re, im], ...], ...]} | {"kraus": [MATRIX, ...]}
+
+Noise channels (:mod:`circuits.ir.channels`) are operations like gates: ``"gate"`` holds the
+channel's name (``"depolarizing"``, ``"kraus"`` ...).
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from circuits.errors import CircuitError
+from circuits.ir.channels import KrausData
 from circuits.ir.circuit import Circuit
-from circuits.ir.gates import GateData, MatrixData, PauliLabel
+from circuits.ir.gates import MatrixData, PauliLabel
 from circuits.ir.observables import PauliString, PauliSum, Projector
-from circuits.ir.operation import Operation
+from circuits.ir.operation import Operation, OperationData
 from circuits.ir.parameters import Angle, Symbol
 
 __all__ = [
@@ -54,20 +58,32 @@ def _angle_from_dict(d: dict[str, Any]) -> Angle:
     return Angle._canonical(list(terms), float(d["constant"]))
 
 
-def _data_to_dict(data: GateData) -> dict[str, Any] | None:
+def _matrix_to_list(array: np.ndarray) -> list[list[list[float]]]:
+    return [[[float(z.real), float(z.imag)] for z in row] for row in array]
+
+
+def _matrix_from_list(rows: list[list[list[float]]]) -> np.ndarray:
+    return np.array([[complex(re, im) for re, im in row] for row in rows])
+
+
+def _data_to_dict(data: OperationData) -> dict[str, Any] | None:
     if data is None:
         return None
     if isinstance(data, PauliLabel):
         return {"pauli": data.label}
-    return {"matrix": [[[float(z.real), float(z.imag)] for z in row] for row in data.array]}
+    if isinstance(data, KrausData):
+        return {"kraus": [_matrix_to_list(m) for m in data.matrices]}
+    return {"matrix": _matrix_to_list(data.array)}
 
 
-def _data_from_dict(d: dict[str, Any] | None) -> GateData:
+def _data_from_dict(d: dict[str, Any] | None) -> OperationData:
     if d is None:
         return None
     if "pauli" in d:
         return PauliLabel(d["pauli"])
-    return MatrixData(np.array([[complex(re, im) for re, im in row] for row in d["matrix"]]))
+    if "kraus" in d:
+        return KrausData(np.stack([_matrix_from_list(m) for m in d["kraus"]]))
+    return MatrixData(_matrix_from_list(d["matrix"]))
 
 
 def circuit_to_dict(circuit: Circuit) -> dict[str, Any]:

@@ -12,11 +12,19 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from circuits.errors import UnsupportedChannelError
+from circuits.ir.channels import channel_kraus
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import gate_matrix
 from circuits.ir.observables import Observable, Projector
 
-__all__ = ["reference_expectation", "reference_probabilities", "reference_state", "reference_unitary"]
+__all__ = [
+    "reference_density_matrix",
+    "reference_expectation",
+    "reference_probabilities",
+    "reference_state",
+    "reference_unitary",
+]
 
 _PAULI = {
     "I": np.eye(2),
@@ -49,6 +57,10 @@ def _angle_value(angle, values: Mapping[str, np.ndarray]) -> float:
 
 def reference_unitary(circuit: Circuit, values: Mapping[str, Sequence[float]] | None = None) -> np.ndarray:
     """The circuit's full unitary for one binding, complex128 ``(2**n, 2**n)``."""
+    if circuit.has_channels:
+        raise UnsupportedChannelError(
+            "A circuit with noise channels has no unitary; use reference_density_matrix for its final state."
+        )
     values = {k: np.asarray(v, dtype=np.float64) for k, v in (values or {}).items()}
     n = circuit.num_qubits
     unitary = np.eye(2**n, dtype=np.complex128)
@@ -60,6 +72,28 @@ def reference_unitary(circuit: Circuit, values: Mapping[str, Sequence[float]] | 
         else:
             unitary = _embed(matrix, op.qubits, n) @ unitary
     return unitary
+
+
+def reference_density_matrix(circuit: Circuit, values: Mapping[str, Sequence[float]] | None = None) -> np.ndarray:
+    """Final density matrix from ``|0...0><0...0|`` for one binding, complex128 ``(2**n, 2**n)``.
+
+    Gates act as ``U rho U^dagger`` and channels as ``sum_k K_k rho K_k^dagger``, each with its full matrices.
+    """
+    values = {k: np.asarray(v, dtype=np.float64) for k, v in (values or {}).items()}
+    n = circuit.num_qubits
+    rho = np.zeros((2**n, 2**n), dtype=np.complex128)
+    rho[0, 0] = 1.0
+    for op in circuit:
+        params = torch.tensor([[_angle_value(p, values) for p in op.params]], dtype=torch.float64)
+        if op.is_channel:
+            kraus = channel_kraus(op.name, params, op.data, op.num_qubits)[0].numpy()
+            full = [_embed(k, op.qubits, n) for k in kraus]
+            rho = sum(k @ rho @ k.conj().T for k in full)
+            continue
+        matrix = gate_matrix(op.name, params, op.data, op.num_qubits)[0].numpy()
+        full = matrix[0, 0] * np.eye(2**n) if op.num_qubits == 0 else _embed(matrix, op.qubits, n)
+        rho = full @ rho @ full.conj().T
+    return rho
 
 
 def reference_state(circuit: Circuit, values: Mapping[str, Sequence[float]] | None = None) -> np.ndarray:
