@@ -1,20 +1,23 @@
 """The density-matrix engine: exact noisy simulation, batched and differentiable by torch autograd.
 
-The density matrix ``rho`` of ``n`` qubits, ``(batch_size, 2**n, 2**n)``, is stored flat as a vector of
-``2n`` qubits, ``(batch_size, 4**n)``: qubit ``q`` of the circuit is the row qubit ``q`` and the column
-qubit ``n + q`` (qubit 0 most significant, row index first: ``rho_flat[b, r * 2**n + c] = rho[b, r, c]``).
-On that vector the state-vector kernels do all the work (:func:`circuits.sim.kernels.apply_matrix`):
+The density matrix ``rho`` of ``n`` qubits, ``(batch_size, 2**n, 2**n)``, is simulated as a vector of
+``2n`` qubits, ``(batch_size, 4**n)``, with the row and column bit of each circuit qubit side by side:
+vector qubit ``2q`` is the row bit of qubit ``q`` and ``2q + 1`` its column bit (qubit 0 most significant).
+On that vector the state-vector kernels do all the work (:func:`circuits.sim.kernels.apply_matrix`): a
+gate ``U`` acts as its superoperator ``kron(U, conj(U))`` (``rho -> U rho U^dagger``), a channel with Kraus
+operators ``K_k`` as ``S = sum_k kron(K_k, conj(K_k))`` (see :mod:`circuits.ir.channels`), each on the
+vector qubits ``(2q, 2q + 1)`` of its circuit qubits; with the bits interleaved, an operation on
+neighbouring circuit qubits is one contiguous block (one matrix product per pass, no permuted copy).
+The results are returned in the usual layout, ``rho_flat[b, r * 2**n + c] = rho[b, r, c]``.
 
-* a gate ``U`` on qubits ``Q``: ``U`` on the row qubits ``Q`` and ``conj(U)`` on the column qubits
-  ``n + Q`` (``rho -> U rho U^dagger``);
-* a channel with Kraus operators ``K_k``: its superoperator ``S = sum_k kron(K_k, conj(K_k))`` on the
-  ``2k`` qubits ``(Q, n + Q)`` (see :mod:`circuits.ir.channels`).
-
-Compilation (once per circuit, :class:`DensityPlan`) fuses what it can before lifting: every run of
-one-qubit gates and one-qubit channels on a qubit becomes one ``2 x 2`` matrix (no channel in the run)
-or one ``4 x 4`` superoperator; a multi-qubit gate followed by channels on the same qubits becomes one
-superoperator. The matrices of all operations of one type are built in one batched call per forward
-pass, as in :mod:`circuits.sim.plan`. A global phase cancels in ``rho`` and is dropped.
+Compilation (once per circuit, :class:`DensityPlan`) fuses before anything runs: every run of one-qubit
+gates and channels on a qubit becomes one operator (it waits until a multi-qubit operation touches the
+qubit), a multi-qubit gate takes the channels that follow it on its qubits, and consecutive operators
+on at most two circuit qubits (a ``cx`` with the noise before and after it on both qubits) become one
+``16 x 16`` superoperator: one pass over ``rho`` each. Gates on four or more qubits are applied as ``U``
+on the row bits and ``conj(U)`` on the column bits (their superoperators would be ``4**k`` wide). The
+matrices of all operations of one type are built in one batched call per forward pass, as in
+:mod:`circuits.sim.plan`. A global phase cancels in ``rho`` and is dropped.
 
 Gradients: every step is an ordinary torch operation, so autograd differentiates through gates and
 channels to any order, with respect to gate angles and to symbolic noise strengths alike. The
@@ -59,6 +62,7 @@ __all__ = [
     "DensityPlan",
     "check_density_memory",
     "check_memory_fits",
+    "embed_operator",
     "compile_density_plan",
     "density_expectations",
     "density_probabilities",
@@ -130,12 +134,37 @@ class _Step:
     factors: tuple[int, ...]
 
 
+_FUSED_QUBITS = 2
+"""Consecutive operators are fused while they act on at most this many circuit qubits together (16 x 16)."""
+
+_LIFTED_GATE_QUBITS = 3
+"""Gates up to this width act as superoperators; wider ones as ``U`` on the rows and ``conj(U)`` on the columns."""
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One pass over the density matrix: consecutive steps fused.
+
+    Attributes:
+        qubits: the circuit qubits acted on (ascending for superoperator blocks, the gate's order otherwise).
+        steps: the fused steps, in application order.
+        lifted: a superoperator on the vector qubits ``(2q, 2q + 1)`` of ``qubits``; ``False`` for one wide
+            unitary applied to the row and the column bits.
+    """
+
+    qubits: tuple[int, ...]
+    steps: tuple[_Step, ...]
+    lifted: bool = True
+
+
 class DensityPlan:
     """The compiled form of one (noisy) circuit for the density-matrix engine.
 
     Attributes:
         num_qubits: circuit width.
-        steps: the passes over the density matrix, in order.
+        steps: the fused operators, in order (before the neighbour fusion).
+        blocks: the passes over the density matrix, in order.
+        groups: ``(name, width)`` to the indices of the operations whose matrices are built in one call.
     """
 
     def __init__(self, circuit: Circuit) -> None:
@@ -143,12 +172,13 @@ class DensityPlan:
         self.operations = circuit.operations
         self.steps: list[_Step] = []
         self._compile()
+        self.blocks = self._fuse()
         # operations of one type (and width) build their matrices in one call
         groups: dict[tuple[str, int], list[int]] = defaultdict(list)
         for index in sorted({i for step in self.steps for i in step.factors}):
             op = self.operations[index]
             groups[(op.name, op.num_qubits)].append(index)
-        self._groups = dict(groups)
+        self.groups = dict(groups)
 
     def _compile(self) -> None:
         pending: dict[int, list[int]] = {}  # qubit -> one-qubit operations not yet applied
@@ -182,16 +212,44 @@ class DensityPlan:
         for q in sorted(pending):
             flush(q)
 
+    def _fuse(self) -> list[_Block]:
+        """Merge consecutive steps while they act on at most ``_FUSED_QUBITS`` qubits (or inside a wider step's)."""
+        blocks: list[_Block] = []
+        current: list[_Step] = []
+        qubits: set[int] = set()
+
+        def close() -> None:
+            if current:
+                blocks.append(_Block(tuple(sorted(qubits)), tuple(current)))
+
+        for step in self.steps:
+            if step.kind == "unitary" and len(step.qubits) > _LIFTED_GATE_QUBITS:
+                close()
+                current, qubits = [], set()
+                blocks.append(_Block(step.qubits, (step,), lifted=False))
+                continue
+            union = qubits | set(step.qubits)
+            if current and len(union) <= max(_FUSED_QUBITS, len(qubits)):
+                current.append(step)
+                qubits = union
+                continue
+            close()
+            current, qubits = [step], set(step.qubits)
+        close()
+        return blocks
+
     def operands(
         self, values: dict[str, torch.Tensor], batch: int, real_dtype: torch.dtype, device: torch.device
     ) -> list[torch.Tensor]:
-        """Each step's operand, ``(batch or 1, d, d)`` for unitary steps, ``(batch or 1, d**2, d**2)`` for the others.
+        """Each block's operand: a superoperator on the interleaved bits of its ``k`` qubits, or a wide unitary.
+
+        Shapes: ``(batch or 1, 4**k, 4**k)``; a wide unitary block's matrix ``(batch or 1, 2**k, 2**k)``.
 
         Raises:
             InvalidChannelError: a bound noise-channel parameter is out of its range.
         """
         matrices: dict[int, torch.Tensor] = {}
-        for (name, width), members in self._groups.items():
+        for (name, width), members in self.groups.items():
             ops = [self.operations[i] for i in members]
             params = operation_params(ops, values, batch, real_dtype, device)
             channel = name in CHANNELS
@@ -206,12 +264,19 @@ class DensityPlan:
                 matrices[index] = stacked[:, j]
         dtype = complex_dtype_for(real_dtype)
         out = []
-        for step in self.steps:
+        for block in self.blocks:
             operand = None
-            for index in step.factors:
-                factor = matrices[index].to(dtype)
-                if step.kind == "super" and not self.operations[index].is_channel:
-                    factor = _lift(factor)
+            for step in block.steps:
+                lift = block.lifted
+                factor = None
+                for index in step.factors:
+                    matrix = matrices[index].to(dtype)
+                    if lift and not self.operations[index].is_channel:
+                        matrix = _lift(matrix)
+                    factor = matrix if factor is None else matrix @ factor
+                assert factor is not None
+                if lift:
+                    factor = _embed_superoperator(factor, step.qubits, block.qubits)
                 operand = factor if operand is None else factor @ operand
             out.append(operand)
         return out
@@ -270,6 +335,43 @@ def _lift(unitary: torch.Tensor) -> torch.Tensor:
     return product.reshape(*unitary.shape[:-2], d * d, d * d)
 
 
+def embed_operator(matrix: torch.Tensor, labels: Sequence[object], target: Sequence[object]) -> torch.Tensor:
+    """An operator on the bits ``labels`` as one on the bits ``target`` (identity on those it does not name).
+
+    Args:
+        matrix: the operator; bit ``i`` of its index (most significant first) is ``labels[i]``.
+        labels: names of its bits (any hashable: qubit indices, ``("r", q)`` ...), all in ``target``.
+        target: names of the output's bits, most significant first.
+
+    Shape:
+        matrix: ``(..., 2**len(labels), 2**len(labels))``. Returns ``(..., 2**len(target), 2**len(target))``.
+    """
+    lead = matrix.shape[:-2]
+    rest = [t for t in target if t not in labels]
+    if rest:
+        eye = torch.eye(2 ** len(rest), dtype=matrix.dtype, device=matrix.device)
+        size = matrix.shape[-1] * eye.shape[0]
+        matrix = (matrix[..., :, None, :, None] * eye[:, None, :]).reshape(*lead, size, size)
+    names = [*labels, *rest]
+    order = [names.index(t) for t in target]
+    if order == list(range(len(order))):
+        return matrix
+    bits, axes = len(order), len(lead)
+    tensor = matrix.reshape(*lead, *([2] * (2 * bits)))
+    tensor = tensor.permute(*range(axes), *(axes + o for o in order), *(axes + bits + o for o in order))
+    return tensor.reshape(*lead, 2**bits, 2**bits)
+
+
+def _embed_superoperator(matrix: torch.Tensor, qubits: Sequence[int], block: Sequence[int]) -> torch.Tensor:
+    """A superoperator on ``qubits`` (bits: their rows, then their columns) on ``block``'s interleaved bits.
+
+    Shape:
+        matrix: ``(..., 4**k, 4**k)``. Returns ``(..., 4**kb, 4**kb)`` with ``kb = len(block)``.
+    """
+    labels = [("r", q) for q in qubits] + [("c", q) for q in qubits]
+    return embed_operator(matrix, labels, [(x, q) for q in block for x in "rc"])
+
+
 @functools.lru_cache(maxsize=32)
 def compile_density_plan(circuit: Circuit) -> DensityPlan:
     """Compile ``circuit`` for the density-matrix engine (cached per circuit)."""
@@ -312,15 +414,19 @@ def simulate_density(
     if initial is None:
         rho = torch.zeros(rows, 4**n, dtype=dtype, device=device)
         rho[:, 0] = 1
-    else:
+    else:  # rows then columns -> interleaved (r0, c0, r1, c1, ...)
+        order_in = (0, *(v for q in range(n) for v in (1 + q, 1 + n + q)))
         rho = initial.to(dtype=dtype, device=device).expand(rows, 4**n)
-    columns = tuple(range(n, 2 * n))
-    for step, operand in zip(plan.steps, operands, strict=True):
-        if step.kind == "unitary":
-            rho = apply_matrix(rho, operand, step.qubits, 2 * n)
-            rho = apply_matrix(rho, operand.conj(), tuple(columns[q] for q in step.qubits), 2 * n)
+        rho = rho.reshape(rows, *([2] * (2 * n))).permute(order_in).reshape(rows, 4**n)
+    for block, operand in zip(plan.blocks, operands, strict=True):
+        if block.lifted:
+            rho = apply_matrix(rho, operand, tuple(v for q in block.qubits for v in (2 * q, 2 * q + 1)), 2 * n)
         else:
-            rho = apply_matrix(rho, operand, step.qubits + tuple(columns[q] for q in step.qubits), 2 * n)
+            rho = apply_matrix(rho, operand, tuple(2 * q for q in block.qubits), 2 * n)
+            rho = apply_matrix(rho, operand.conj(), tuple(2 * q + 1 for q in block.qubits), 2 * n)
+    # interleaved (r0, c0, r1, c1, ...) -> rows then columns
+    order = (0, *range(1, 2 * n + 1, 2), *range(2, 2 * n + 1, 2))
+    rho = rho.reshape(rows, *([2] * (2 * n))).permute(order).reshape(rows, 4**n)
     return rho if rows == batch_size else rho.expand(batch_size, -1)
 
 

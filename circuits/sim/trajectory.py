@@ -21,13 +21,14 @@ Limits, documented in docs/noise.md:
 * ``StateVector`` is refused: a trajectory is one sample of the ensemble (the density matrix is the state).
 
 Batches: the ``batch_size`` bindings times ``trajectories`` state vectors run as one batch of
-``batch_size * trajectories`` states through :func:`circuits.sim.kernels.apply_matrix`.
+``batch_size * trajectories`` states through :func:`circuits.sim.kernels.apply_matrix`. The operations are
+fused as for the density matrix (:class:`~circuits.sim.density.DensityPlan`): each trajectory's drawn
+Kraus operators and the gates of a block on at most two qubits multiply into one matrix per trajectory
+(small products), applied in one pass over the states.
 """
 
 from __future__ import annotations
 
-import functools
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ from circuits.ir.circuit import Circuit
 from circuits.ir.gates import complex_dtype_for, gate_matrix
 from circuits.ir.operation import Operation
 from circuits.noise import apply_readout_errors
-from circuits.sim.density import check_memory_fits, operation_params
+from circuits.sim.density import check_memory_fits, compile_density_plan, embed_operator, operation_params
 from circuits.sim.kernels import apply_matrix
 from circuits.sim.measure import expectations, marginal_probabilities, probabilities, sample_bits
 
@@ -84,22 +85,13 @@ def check_trajectory_memory(
     )
 
 
-@functools.lru_cache(maxsize=32)
-def _groups(circuit: Circuit) -> dict[tuple[str, int], list[int]]:
-    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for index, op in enumerate(circuit.operations):
-        if op.qubits:  # a global phase does not change |psi><psi|
-            groups[(op.name, op.num_qubits)].append(index)
-    return dict(groups)
-
-
 def _operators(
     circuit: Circuit, values: dict[str, torch.Tensor], rows: int, real_dtype: torch.dtype, device: torch.device
 ) -> dict[int, torch.Tensor]:
     """Per operation index: a gate's matrix ``(1 or rows, d, d)`` or its Kraus operators ``(1 or rows, K, d, d)``."""
     out: dict[int, torch.Tensor] = {}
     dtype = complex_dtype_for(real_dtype)
-    for (name, width), members in _groups(circuit).items():
+    for (name, width), members in compile_density_plan(circuit).groups.items():
         ops: list[Operation] = [circuit.operations[i] for i in members]
         params = operation_params(ops, values, rows, real_dtype, device)
         build = channel_kraus if ops[0].is_channel else gate_matrix
@@ -162,21 +154,31 @@ def simulate_trajectories(
     psi = torch.zeros(states, 2**n, dtype=dtype, device=device)
     psi[:, 0] = 1
     owner = torch.arange(rows, device=device).repeat_interleave(trajectories)  # the binding of each trajectory
-    for index, op in enumerate(circuit.operations):
-        if not op.qubits:
-            continue
+
+    def factor(index: int) -> torch.Tensor:
+        """The operation's matrix for every trajectory: ``(1 or states, d, d)``."""
         operand = operators[index]
-        if not op.is_channel:
-            if operand.shape[0] != 1:
-                operand = operand.repeat_interleave(trajectories, dim=0)
-            psi = apply_matrix(psi, operand, op.qubits, n)
-            continue
+        if not circuit.operations[index].is_channel:
+            return operand if operand.shape[0] == 1 else operand.repeat_interleave(trajectories, dim=0)
         d = operand.shape[-1]
         weights = (operand.abs().square().sum(dim=(-2, -1)) / d).detach()  # tr(K^dagger K) / d, (1 or rows, K)
         branch = _draw_branches(weights, rows, trajectories, generator)
         source = owner if operand.shape[0] != 1 else torch.zeros_like(owner)
-        chosen = operand[source, branch] / weights[source, branch].sqrt().to(dtype)[:, None, None]
-        psi = apply_matrix(psi, chosen, op.qubits, n)
+        return operand[source, branch] / weights[source, branch].sqrt().to(dtype)[:, None, None]
+
+    # the density-matrix plan's fusion: one matrix per trajectory and block, one pass over the states each
+    for block in compile_density_plan(circuit).blocks:
+        operand = None
+        for step in block.steps:
+            matrix = None
+            for index in step.factors:
+                here = factor(index)
+                matrix = here if matrix is None else here @ matrix
+            assert matrix is not None
+            if block.lifted:
+                matrix = embed_operator(matrix, step.qubits, block.qubits)
+            operand = matrix if operand is None else matrix @ operand
+        psi = apply_matrix(psi, operand, block.qubits, n)
     return psi.reshape(rows, trajectories, 2**n)
 
 

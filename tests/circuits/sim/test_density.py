@@ -262,3 +262,27 @@ def test_statevector_of_a_noiseless_circuit_is_unchanged_by_auto() -> None:
     assert state.shape == (1, 4)
     rho = TorchBackend(dtype=torch.complex128, method="density_matrix").state(circuit)
     torch.testing.assert_close(rho[0], torch.outer(state[0], state[0].conj()))
+
+
+def test_agrees_with_pennylane_default_mixed() -> None:
+    """An independent oracle, and PennyLane's depolarising convention: DepolarizingChannel(3/4 * p)."""
+    qp = pytest.importorskip("pennylane")
+    p, gamma = 0.12, 0.2
+    circuit = Circuit(3).ry(0.4, 0).depolarizing(p, 0).cx(0, 2).amplitude_damping(gamma, 2).rx(1.1, 1)
+    circuit = circuit.phase_damping(0.3, 1).cz(1, 2).bit_flip(0.1, 2).thermal_relaxation(1.0, 1.5, 0.4, 0, 0.2)
+
+    @qp.qnode(qp.device("default.mixed", wires=3))
+    def reference():
+        qp.RY(0.4, wires=0)
+        qp.DepolarizingChannel(0.75 * p, wires=0)
+        qp.CNOT(wires=[0, 2])
+        qp.AmplitudeDamping(gamma, wires=2)
+        qp.RX(1.1, wires=1)
+        qp.PhaseDamping(0.3, wires=1)
+        qp.CZ(wires=[1, 2])
+        qp.BitFlip(0.1, wires=2)
+        qp.ThermalRelaxationError(0.2, 1.0, 1.5, 0.4, wires=0)
+        return qp.density_matrix(wires=[0, 1, 2])
+
+    ours = TorchBackend(dtype=torch.complex128).state(circuit)[0].numpy()
+    np.testing.assert_allclose(ours, np.asarray(reference()), atol=1e-12)
