@@ -296,7 +296,7 @@ def kept_bytes_per_sample(peer: str, n: int, layers: int, trajectories: int) -> 
     dm = 4**n
     if peer in ("ours_dm", "ours_pennylane_mixed", "ours_dm_c128"):
         itemsize = 8 if peer == "ours_dm" else 16
-        steps = 2 * n * layers + 4  # the fused one-qubit runs and the CNOTs with their channels, per layer
+        steps = n * layers + 4  # one fused block per CNOT with the gates and channels around it
         return steps * dm * itemsize * 2
     if peer == "ours_trajectory":
         return (14 * n * layers + 4) * trajectories * 2**n * 8 * 2  # every gate and sampled Kraus operator
