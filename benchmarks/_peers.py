@@ -213,13 +213,10 @@ def ours_pennylane_device(n: int, layers: int, x: torch.Tensor, w: torch.Tensor)
 # --------------------------------------------------------------------------- TorchQuantum
 
 
-def torchquantum(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
-    """TorchQuantum 0.1.8 dynamic mode: batched ``QuantumDevice``, ``tq.RY/RZ`` trainable modules,
-    ``tqf.ry`` for the data, ``MeasureAll(PauliZ)``. Needs its own environment (``--tq-python``)."""
+def tq_rotations(n: int, layers: int, w: torch.Tensor) -> tuple[torch.nn.ModuleList, torch.nn.ModuleList]:
+    """TorchQuantum's trainable ``RY`` and ``RZ`` modules of the workload (layer-major), set from ``w``."""
     import torchquantum as tq
-    import torchquantum.functional as tqf
 
-    batch = x.shape[0]
     ry = torch.nn.ModuleList([tq.RY(has_params=True, trainable=True) for _ in range(n * layers)])
     rz = torch.nn.ModuleList([tq.RZ(has_params=True, trainable=True) for _ in range(n * layers)])
     with torch.no_grad():
@@ -227,6 +224,17 @@ def torchquantum(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runne
             for i in range(n):
                 ry[layer * n + i].params.fill_(float(w[widx(n, layer, i, 0)]))
                 rz[layer * n + i].params.fill_(float(w[widx(n, layer, i, 1)]))
+    return ry, rz
+
+
+def torchquantum(n: int, layers: int, x: torch.Tensor, w: torch.Tensor) -> Runner:
+    """TorchQuantum 0.1.8 dynamic mode: batched ``QuantumDevice``, ``tq.RY/RZ`` trainable modules,
+    ``tqf.ry`` for the data, ``MeasureAll(PauliZ)``. Needs its own environment (``--tq-python``)."""
+    import torchquantum as tq
+    import torchquantum.functional as tqf
+
+    batch = x.shape[0]
+    ry, rz = tq_rotations(n, layers, w)
     measure = tq.MeasureAll(tq.PauliZ)
     xb = x.clone()
 

@@ -224,7 +224,7 @@ def tq_pauli_sampling(spec, x, w):
     import numpy as np
     import torch
     import torchquantum as tq
-    from _peers import Runner, widx
+    from _peers import Runner, tq_rotations
     from torchquantum.noise_model.noise_models import NoiseCounter, NoiseModelTQ
 
     n, layers, p = spec["n"], spec["layers"], spec["p"]
@@ -250,17 +250,11 @@ def tq_pauli_sampling(spec, x, w):
     except Exception:  # only the log level is at stake
         pass
 
-    ry = torch.nn.ModuleList([tq.RY(has_params=True, trainable=True) for _ in range(n * layers)])
-    rz = torch.nn.ModuleList([tq.RZ(has_params=True, trainable=True) for _ in range(n * layers)])
+    ry, rz = tq_rotations(n, layers, w)
     data = torch.nn.ModuleList([tq.RY() for _ in range(n * layers)])
     cnots = torch.nn.ModuleList([tq.CNOT() for _ in range(n * layers)])
     for module in (*ry, *rz, *data, *cnots):
         module.noise_model_tq = model
-    with torch.no_grad():
-        for layer in range(layers):
-            for i in range(n):
-                ry[layer * n + i].params.fill_(float(w[widx(n, layer, i, 0)]))
-                rz[layer * n + i].params.fill_(float(w[widx(n, layer, i, 1)]))
     measure = tq.MeasureAll(tq.PauliZ)
     xb = x.clone()
 
@@ -525,10 +519,13 @@ def to_markdown(data: dict[str, Any]) -> str:
         lines.append(f"| {n} | {batch} | " + " | ".join(cells) + f" | {ratio} |")
     if notes:
         lines += ["", *[f"[{k}] {note}" for k, note in enumerate(notes, 1)]]
-    versions: dict[str, str] = {}
-    for rec in data["points"]:
-        versions.update(rec.get("versions", {}))
-    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))]
+    for label, in_tq in (("Versions", False), ("TorchQuantum environment", True)):
+        versions: dict[str, str] = {}
+        for rec in data["points"]:
+            if (rec["peer"] in TQ_PEERS) == in_tq:
+                versions.update({k: v for k, v in rec.get("versions", {}).items() if v != "not installed"})
+        if versions:
+            lines += ["", f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))]
     return "\n".join(lines) + "\n"
 
 
