@@ -85,8 +85,14 @@ def symplectic_gradient(
     Raises:
         TypeError: ``x`` is not a floating-point tensor.
         ValueError: ``x`` is not ``(batch_size, 2n)``, or ``hamiltonian`` does not return one scalar per row.
+        RuntimeError: called under :func:`torch.inference_mode` (no autograd there at all).
     """
     _check_points(x)
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(
+            "the Hamiltonian field is a gradient and needs autograd, which torch.inference_mode() switches off; "
+            "call the HNN under torch.no_grad() instead (the field is then computed without keeping a graph)."
+        )
     if create_graph is None:
         create_graph = torch.is_grad_enabled()
     with torch.enable_grad():

@@ -77,6 +77,11 @@ def test_under_no_grad_the_field_is_computed_without_a_graph():
     torch.testing.assert_close(evaluated, trained.detach(), rtol=0, atol=0)
 
 
+def test_inference_mode_is_refused_with_the_fix():
+    with torch.inference_mode(), pytest.raises(RuntimeError, match=r"call the HNN under torch\.no_grad\(\) instead"):
+        HNN(Quadratic())(_points(2, 2))
+
+
 def test_an_input_that_already_requires_grad_keeps_its_graph():
     x = _points(3, 2).requires_grad_(True)
     field = HNN(Quadratic())(x)
