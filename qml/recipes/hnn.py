@@ -11,14 +11,18 @@ The test split validates every epoch, only to log the test loss as the reference
 weights, not the best epoch's, are scored.
 
 Every run's report adds to ``summary.json``'s ``"test"``: ``train_loss`` (Eq. 3 on the whole training
-set, final weights), ``energy_mse`` (Table 1's energy metric: RK45 rollouts of the learned field,
-``rtol = atol = 1e-9``, from the noiseless first state of each test trajectory over ``t in [0, 20]``,
-100 report times, the MSE of the true energy along the rollout against the true trajectory's),
-``state_mse`` (of the same rollouts) and ``energy_mse_leapfrog`` (the same metric with the symplectic
-Störmer-Verlet integrator); and the top-level keys ``"system"`` (the task, its Hamiltonian, constants,
-time span and noise) and ``"rollout"`` (how the metric was measured). ``rollout.png`` shows the first
-test rollout against the truth and the true energy along it (``rollout_leapfrog.png`` the same with
-the leapfrog).
+set, final weights); ``energy_mse``, Table 1's energy metric as the reference's ``analyze-spring`` and
+``analyze-pend`` notebooks compute it: RK45 rollouts of the learned field (``rtol = atol = 1e-9``) from
+15 initial states drawn as the notebooks draw them (each coordinate uniform in ``+-[0.2, 1]``, here from
+``numpy.random.default_rng(seed)``), over ``t in [0, 20]`` at 100 times, the mean squared difference of
+the true energy along the rollout and along the true trajectory (on two bodies, whose notebook draws
+orbits as the data does, from the first state of the first 25 test orbits); ``state_mse`` of the
+same rollouts; ``energy_mse_leapfrog``, the same metric with the symplectic Störmer-Verlet integrator;
+and, on the spring and the pendulum, ``energy_mse_test_starts``, the metric from the noiseless first
+state of each of the 25 test trajectories (the README's wording, "choose a trajectory from test
+data"). The top-level keys ``"system"`` (the task, its Hamiltonian, constants, time span and noise)
+and ``"rollout"`` say what was measured. ``rollout.png`` shows the first rollout against the truth and
+the true energy along it (``rollout_leapfrog.png`` the same with the leapfrog).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from qml.physics.plots import plot_rollout
 from qml.recipes.recipe import Experiment, Recipe, RecipeOptions, Report
 from qml.training.evaluate import predict
 
-__all__ = ["RECIPES", "HamiltonianTask"]
+__all__ = ["RECIPES", "HamiltonianTask", "notebook_starts"]
 
 _PAPER = "Greydanus, Dzamba, Yosinski, Hamiltonian Neural Networks (NeurIPS 2019), Table 1"
 
@@ -79,7 +83,9 @@ class HamiltonianTask:
             pendulum: full batch, one step per epoch).
         epochs: default epochs (one per step when full batch).
         weight_decay: Adam's weight decay.
-        rollouts: test trajectories the energy metric starts from (the first ones; ``None``: all).
+        rollouts: test trajectories the test-start rollouts begin from (the first ones; ``None``: all).
+        notebook_starts: the energy metric starts from the reference notebook's random states (spring and
+            pendulum); ``False``: from the test trajectories' first states (two bodies).
         planes: coordinate pairs of the rollout plot; labels: the coordinates' names.
     """
 
@@ -95,6 +101,7 @@ class HamiltonianTask:
     epochs: int
     weight_decay: float
     rollouts: int | None = None
+    notebook_starts: bool = True
     planes: tuple[tuple[int, int], ...] = ((0, 1),)
     labels: tuple[str, ...] = ("q", "p")
 
@@ -104,6 +111,8 @@ ROLLOUT_SPAN = (0.0, 20.0)
 ROLLOUT_POINTS = 100
 ROLLOUT_TOLERANCE = 1e-9
 LEAPFROG_SUBSTEPS = 10
+#: Initial states of the reference notebooks' energy metric: 15 (``--quick``: 5).
+NOTEBOOK_STARTS, QUICK_NOTEBOOK_STARTS = 15, 5
 #: The ``--quick`` variants roll out over ``t in [0, 2]`` at 11 times, two leapfrog steps apart.
 QUICK_ROLLOUT_SPAN, QUICK_ROLLOUT_POINTS, QUICK_LEAPFROG_SUBSTEPS = (0.0, 2.0), 11, 2
 
@@ -173,6 +182,7 @@ TASKS = {
         epochs=50,
         weight_decay=0.0,
         rollouts=25,
+        notebook_starts=False,
         planes=((0, 2), (1, 3)),
         labels=("qx1", "qx2", "qy1", "qy2", "px1", "px2", "py1", "py2"),
     ),
@@ -209,25 +219,45 @@ def _initial_states(task: HamiltonianTask, data: Split, num_trajectories: int, s
     return starts[: task.rollouts] if task.rollouts is not None else starts
 
 
+def notebook_starts(count: int, seed: int) -> np.ndarray:
+    """Initial states as ``analyze-spring.ipynb`` / ``analyze-pend.ipynb`` draw them: ``q, p`` each in ``+-[0.2, 1]``.
+
+    ``x0 = U[0, 1)^2 * 1.6 - 0.8; x0 += 0.2 sign(x0)``, from ``numpy.random.default_rng(seed)``.
+
+    Shape:
+        - Output: ``(count, 2)``.
+    """
+    x0 = np.random.default_rng(seed).random((count, 2)) * 1.6 - 0.8
+    return x0 + 0.2 * np.sign(x0)
+
+
 def _rollouts(
-    task: HamiltonianTask, model: nn.Module, x0: np.ndarray, t_eval: np.ndarray, substeps: int
+    task: HamiltonianTask, model: nn.Module, jobs: dict[str, tuple[np.ndarray, str]], t_eval: np.ndarray, substeps: int
 ) -> tuple[dict[str, EnergyRollout], dict[str, str]]:
-    """The RK45 and leapfrog rollouts of the trained model; one that cannot be integrated is reported, not raised."""
+    """Rollouts of the trained model, ``{label: (initial states, method)}``.
+
+    A rollout that cannot be integrated (a diverging learned field) is reported in the failures, not raised.
+    """
     learned = model_field(model)
     runs, failures = {}, {}
-    for method in ("rk45", "leapfrog"):
+    for label, (x0, method) in jobs.items():
         try:
-            runs[method] = energy_rollout(
+            runs[label] = energy_rollout(
                 learned, task.field, task.hamiltonian, x0, t_eval,
                 method=method, rtol=ROLLOUT_TOLERANCE, atol=ROLLOUT_TOLERANCE, substeps=substeps,
             )  # fmt: skip
         except IntegrationError as error:  # a diverging learned field: its energy MSE is not a number
-            failures[method] = str(error)
+            failures[label] = str(error)
     return runs, failures
 
 
 def _report(
-    task: HamiltonianTask, train: tuple[torch.Tensor, torch.Tensor], x0: np.ndarray, quick: bool, model_name: str
+    task: HamiltonianTask,
+    train: tuple[torch.Tensor, torch.Tensor],
+    starts: np.ndarray,
+    test_starts: np.ndarray,
+    quick: bool,
+    model_name: str,
 ) -> Callable[[nn.Module, Path | None], Report]:
     span, points, substeps = (
         (QUICK_ROLLOUT_SPAN, QUICK_ROLLOUT_POINTS, QUICK_LEAPFROG_SUBSTEPS)
@@ -235,16 +265,25 @@ def _report(
         else (ROLLOUT_SPAN, ROLLOUT_POINTS, LEAPFROG_SUBSTEPS)
     )
     t_eval = np.linspace(*span, points)
+    jobs = {"rk45": (starts, "rk45"), "leapfrog": (starts, "leapfrog")}
+    if task.notebook_starts:
+        jobs["test_starts"] = (test_starts, "rk45")
+    where = (
+        f"{len(starts)} states drawn as the reference notebooks do (q, p each uniform in +-[0.2, 1])"
+        if task.notebook_starts
+        else f"the first state of the first {len(starts)} test orbits"
+    )
 
     def report(model: nn.Module, out_dir: Path | None) -> Report:
         x_train, y_train = train
         train_loss = float(torch.mean((predict(model, x_train).cpu() - y_train) ** 2))
-        runs, failures = _rollouts(task, model, x0, t_eval, substeps)
+        runs, failures = _rollouts(task, model, jobs, t_eval, substeps)
         if out_dir is not None:
-            for method, run in runs.items():
-                suffix = "" if method == "rk45" else f"_{method}"
-                plot_rollout(run, out_dir / f"rollout{suffix}.png", planes=task.planes, labels=task.labels,
-                             title=f"{model_name}: first test rollout ({method})")  # fmt: skip
+            for method in ("rk45", "leapfrog"):
+                if method in runs:
+                    suffix = "" if method == "rk45" else f"_{method}"
+                    plot_rollout(runs[method], out_dir / f"rollout{suffix}.png", planes=task.planes,
+                                 labels=task.labels, title=f"{model_name}: first rollout ({method})")  # fmt: skip
         nan = float("nan")
         test = {
             "train_loss": train_loss,
@@ -252,8 +291,10 @@ def _report(
             "state_mse": runs["rk45"].state_mse if "rk45" in runs else nan,
             "energy_mse_leapfrog": runs["leapfrog"].energy_mse if "leapfrog" in runs else nan,
         }
+        if "test_starts" in jobs:
+            test["energy_mse_test_starts"] = runs["test_starts"].energy_mse if "test_starts" in runs else nan
         rollout: dict[str, Any] = {
-            "initial_states": f"the noiseless first state of the first {len(x0)} test trajectories",
+            "initial_states": where,
             "time_span": [float(t_eval[0]), float(t_eval[-1])],
             "points": len(t_eval),
             "energy_mse": "mean over rollouts and times of (H(true state) - H(predicted state))^2, H the true one",
@@ -261,6 +302,8 @@ def _report(
             "leapfrog": {"method": "generalized Stormer-Verlet", "dt": float(t_eval[1] - t_eval[0]) / substeps},
             "truth": {"method": "DOP853 (scipy solve_ivp)", "rtol": 1e-12, "atol": 1e-12},
         }
+        if "test_starts" in jobs:
+            rollout["test_starts"] = f"the noiseless first state of the {len(test_starts)} test trajectories"
         if failures:
             rollout["failures"] = failures
         return Report(test=test, facts={"system": task.system, "rollout": rollout, "reference": _PAPER})
@@ -287,7 +330,11 @@ def _recipe(task: HamiltonianTask, training: _Training, summary: str) -> Recipe:
     def build(options: RecipeOptions) -> Experiment:
         count = task.quick_trajectories if options.quick else task.num_trajectories
         data = task.split(count, seed=options.seed)
-        x0 = _initial_states(task, data, count, options.seed)
+        test_starts = _initial_states(task, data, count, options.seed)
+        if task.notebook_starts:
+            starts = notebook_starts(QUICK_NOTEBOOK_STARTS if options.quick else NOTEBOOK_STARTS, options.seed)
+        else:
+            starts = test_starts
         generator = torch.Generator().manual_seed(options.seed)
         model = _model(kind, data.x_train.shape[1], generator, options.quick)
         train, test = (data.x_train, data.y_train), (data.x_test, data.y_test)
@@ -299,7 +346,7 @@ def _recipe(task: HamiltonianTask, training: _Training, summary: str) -> Recipe:
             validation=test,
             test=test,
             task="physics",
-            report=_report(task, train, x0, options.quick, name),
+            report=_report(task, train, starts, test_starts, options.quick, name),
         )
 
     return Recipe(

@@ -25,13 +25,16 @@ def test_a_quick_hnn_run_writes_energy_mse_facts_and_plots(tmp_path):
     summary = run_recipe("hnn-spring", backend=TorchBackend(), quick=True, epochs=3, out_dir=tmp_path, progress=False)
     written = json.loads((tmp_path / "summary.json").read_text())
     test = written["test"]
-    assert set(test) == {"test_loss", "train_loss", "energy_mse", "state_mse", "energy_mse_leapfrog"}
+    assert set(test) == {
+        "test_loss", "train_loss", "energy_mse", "state_mse", "energy_mse_leapfrog", "energy_mse_test_starts"
+    }  # fmt: skip
     assert all(math.isfinite(v) and v >= 0 for v in test.values())
     assert test == pytest.approx(summary.test)
     assert written["system"]["hamiltonian"] == "H = q^2 + p^2" and written["system"]["noise_std"] == 0.1
     assert written["system"]["time_span"] == [0.0, 3.0]
     assert written["rollout"]["rk45"] == {"method": "RK45 (scipy solve_ivp)", "rtol": 1e-9, "atol": 1e-9}
     assert written["rollout"]["time_span"] == [0.0, 2.0] and "failures" not in written["rollout"]
+    assert written["rollout"]["initial_states"].startswith("5 states drawn as the reference notebooks do")
     for name in ("rollout.png", "rollout_leapfrog.png", "history.png"):
         assert (tmp_path / name).stat().st_size > 10_000
     assert not (tmp_path / "predictions.png").exists()
@@ -42,6 +45,16 @@ def test_the_two_body_baseline_scores_energy_in_eight_dimensions():
     assert math.isfinite(summary.test["energy_mse"]) and summary.test["energy_mse"] > 0
     assert summary.facts["system"]["hamiltonian"] == "H = (|p1|^2 + |p2|^2) / 2 - 1 / |q1 - q2|"
     assert summary.facts["system"]["orbit_noise"] == 0.05
+    assert "energy_mse_test_starts" not in summary.test  # the energy metric already starts from test orbits
+    assert summary.facts["rollout"]["initial_states"] == "the first state of the first 2 test orbits"
+
+
+def test_the_notebook_starts_are_the_reference_s_distribution():
+    starts = hnn_recipes.notebook_starts(2000, seed=0)
+    magnitude = np.abs(starts)
+    assert starts.shape == (2000, 2) and magnitude.min() >= 0.2 and magnitude.max() < 1.0
+    assert abs((starts > 0).mean() - 0.5) < 0.03 and abs(magnitude.mean() - 0.6) < 0.02  # symmetric, |x| ~ U[0.2, 1]
+    np.testing.assert_array_equal(hnn_recipes.notebook_starts(15, seed=3), hnn_recipes.notebook_starts(15, seed=3))
 
 
 def test_the_recipes_use_the_paper_hyperparameters():
@@ -65,7 +78,9 @@ def test_a_rollout_that_diverges_is_reported_as_nan_not_raised():
             return 1e3 * x**3
 
     task = hnn_recipes.TASKS["spring"]
-    runs, failures = hnn_recipes._rollouts(task, Explodes(), np.array([[1.0, 1.0]]), np.linspace(0, 10, 11), 2)
+    start = np.array([[1.0, 1.0]])
+    jobs = {"rk45": (start, "rk45"), "leapfrog": (start, "leapfrog")}
+    runs, failures = hnn_recipes._rollouts(task, Explodes(), jobs, np.linspace(0, 10, 11), 2)
     assert runs == {} and set(failures) == {"rk45", "leapfrog"}
     assert "stopped at t" in failures["rk45"] and "Störmer-Verlet" in failures["leapfrog"]
 
