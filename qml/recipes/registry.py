@@ -26,9 +26,17 @@ class UnknownRecipeError(KeyError):
 
 def _shipped() -> tuple[Recipe, ...]:
     """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
-    from qml.recipes import basic, images, kan, lstm, qrnn, reservoir
+    from qml.recipes import basic, hnn, images, kan, lstm, qrnn, reservoir
 
-    return (*basic.RECIPES, *kan.RECIPES, *lstm.RECIPES, *qrnn.RECIPES, *reservoir.RECIPES, *images.RECIPES)
+    return (
+        *basic.RECIPES,
+        *kan.RECIPES,
+        *lstm.RECIPES,
+        *qrnn.RECIPES,
+        *reservoir.RECIPES,
+        *images.RECIPES,
+        *hnn.RECIPES,
+    )
 
 
 _catalogue: dict[str, Recipe] = {}

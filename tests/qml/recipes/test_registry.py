@@ -17,9 +17,10 @@ from qml.recipes import registry as registry_module
 ROOT = Path(__file__).resolve().parents[3]
 
 SHIPPED = [
+    "baseline-pendulum", "baseline-spring", "baseline-two-body",
     "classifier", "cnn-mlp-digits", "cnn-qkan-digits", "demo", "fkan-expsin", "fkan-sinc20",
     "gru-bessel", "gru-damped", "gru-narma", "gru-reservoir-bessel", "gru-reservoir-damped", "gru-reservoir-narma",
-    "hamemb-digits", "hamemb-mnist",
+    "hamemb-digits", "hamemb-mnist", "hnn-pendulum", "hnn-spring", "hnn-spring-qkan", "hnn-two-body",
     "hqkan-lstm-bessel", "hqkan-lstm-damped", "hqkan-lstm-narma", "lstm-bessel", "lstm-damped", "lstm-narma",
     "lstm-reservoir-bessel", "lstm-reservoir-damped", "lstm-reservoir-narma",
     "mlp-expsin", "mlp-sinc20", "qcnn-digits", "qcnn-mnist",
@@ -87,7 +88,10 @@ def test_register_adds_a_recipe_of_ones_own(monkeypatch):
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(UnknownRecipeError, match=r"unknown recipe 'nope'; known recipes: classifier, cnn-mlp-digits,"):
+    with pytest.raises(
+        UnknownRecipeError,
+        match=r"unknown recipe 'nope'; known recipes: baseline-pendulum, .*classifier, cnn-mlp-digits,",
+    ):
         get_recipe("nope")
 
 
