@@ -13,13 +13,15 @@
   recomputing the forward pass under autograd.
 
 Both process the batch in chunks sized to stay in the CPU caches
-(:func:`chunk_size`), which is what makes 16-qubit batches fast.
+(:func:`chunk_size`; the bytes per chunk are tuned per machine by :mod:`circuits.sim.tuning`), which is
+what makes 16-qubit batches fast.
 """
 
 from __future__ import annotations
 
 import torch
 
+from circuits.sim import tuning
 from circuits.sim.kernels import (
     apply_diagonal,
     apply_matrix,
@@ -32,8 +34,12 @@ from circuits.sim.plan import Plan, Step
 __all__ = ["chunk_size", "evolve", "simulate"]
 
 _CACHE_TARGET_BYTES = 8 << 20
-"""Bytes of state per chunk on CPU. 16-qubit batches run about 2x faster in 8 MiB chunks than whole
-(the working set stays in L3); a batch under 8 MiB runs whole (docs/performance.md)."""
+"""Bytes of state per chunk on CPU without tuning. 16-qubit batches run about 2x faster in 8 MiB chunks
+than whole on a 32 MiB L3 (the working set stays in cache); a batch under 8 MiB runs whole
+(docs/performance.md)."""
+
+_SMALLEST_CHUNK_BYTES = 1 << 20
+"""Batches of states under this many bytes run whole without asking the tuner (every candidate would)."""
 
 
 def chunk_size(batch_size: int, num_qubits: int, itemsize: int, device: torch.device) -> int:
@@ -41,7 +47,10 @@ def chunk_size(batch_size: int, num_qubits: int, itemsize: int, device: torch.de
     if device.type != "cpu":
         return batch_size
     per_sample = itemsize * (2**num_qubits)
-    return max(1, min(batch_size, _CACHE_TARGET_BYTES // per_sample))
+    if batch_size * per_sample <= _SMALLEST_CHUNK_BYTES:
+        return batch_size
+    target = tuning.chunk_target_bytes(device) or _CACHE_TARGET_BYTES
+    return max(1, min(batch_size, target // per_sample))
 
 
 def _initial_state(batch: int, num_qubits: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -194,11 +203,19 @@ class _AdjointSimulation(torch.autograd.Function):
 
 
 def _simulate_buffered(
-    plan: Plan, tensors: list[torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
+    plan: Plan,
+    tensors: list[torch.Tensor],
+    batch_size: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    chunk: int | None = None,
 ) -> torch.Tensor:
-    """Final states without autograd: each chunk ping-pongs between two buffers and ends in the output."""
+    """Final states without autograd: each chunk ping-pongs between two buffers and ends in the output.
+
+    ``chunk`` (samples per chunk) overrides :func:`chunk_size` (the tuner's probe sets it).
+    """
     constants = plan.constant_tensors(dtype, device)
-    chunk = chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
+    chunk = chunk or chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
     out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
