@@ -48,6 +48,7 @@ import torch
 __all__ = [
     "ENV_CACHE_DIR",
     "KernelProbe",
+    "LayerProbe",
     "all_probes",
     "current_choices",
     "ENV_SWITCH",
@@ -58,6 +59,7 @@ __all__ = [
     "chunk_target_bytes",
     "enabled",
     "kernel_form",
+    "layer_form",
     "machine_key",
     "reset",
     "tune",
@@ -95,6 +97,9 @@ _STEADY = 1.3
 
 _DROP_FACTOR = 2.5
 """Candidates this much slower than the fastest in the warm-up round are not timed further."""
+
+_LAYER_MAX_QUBITS = 18
+"""Widest layer probe (a 2 MiB complex64 state); wider plans share its choice."""
 
 _CHUNK_PROBE_QUBITS = 16
 _CHUNK_REPS = 2
@@ -302,6 +307,34 @@ class KernelProbe:
         return kernels.fallback_matrix_form(self.k, self.right, "cpu")
 
 
+@dataclass(frozen=True)
+class LayerProbe:
+    """The tuned choice between the compiled layer kernel and the torch path for a plan's layers.
+
+    Attributes:
+        num_qubits: the state's width.
+        grad: under autograd, forward and backward timed together (and the adjoint method's choice).
+    """
+
+    num_qubits: int
+    grad: bool = False
+
+    @property
+    def key(self) -> str:
+        """The probe's name in the tuning file."""
+        return f"layer:n{self.num_qubits}:{'grad' if self.grad else 'nograd'}"
+
+    def candidates(self) -> tuple[str, ...]:
+        """The two forms."""
+        return ("torch", "native")
+
+    def fallback(self, dtype: torch.dtype) -> str:
+        """The built-in choice (:data:`circuits.sim.engine._LAYER_MIN_QUBITS`)."""
+        from circuits.sim import engine
+
+        return "native" if self.num_qubits >= engine._LAYER_MIN_QUBITS else "torch"
+
+
 def _probe_for(op: str, k: int, right: int, shared: bool, grad: bool) -> KernelProbe | None:
     """The probe deciding this call shape, or ``None`` when nothing is measured for it (one candidate)."""
     right = min(right, 2**_MAX_RUN_LOG2)
@@ -367,6 +400,37 @@ def kernel_form(
                     table[probe.key] = choice
                     name = _dtype_name(dtype)
                     _save_entry(key, lambda entry: entry["kernels"].setdefault(name, {}).__setitem__(probe.key, choice))
+        _choice_cache[cache_key] = choice
+    return choice
+
+
+def layer_form(num_qubits: int, dtype: torch.dtype, grad: bool) -> str | None:
+    """``"native"`` or ``"torch"``: how a plan on ``num_qubits`` applies its layers of single-qubit gates.
+
+    ``"native"`` is the compiled layer kernel (:mod:`circuits.sim.layer`), ``"torch"`` the plan's pairs and
+    triples. Measured at first use per width (widths above 18 share the choice of 18), dtype and mode, when
+    the compiled kernel is available; ``None`` for the built-in rule.
+    """
+    if not _active(torch.device("cpu")):
+        return None
+    cache_key = ("layer", num_qubits, dtype, grad, torch.get_num_threads())
+    try:
+        return _choice_cache[cache_key]
+    except KeyError:
+        pass
+    from circuits.sim import native
+
+    with _lock:
+        probe = LayerProbe(min(num_qubits, _LAYER_MAX_QUBITS), grad)
+        key = machine_key("cpu")
+        table = _table(key, dtype)
+        choice = table.get(probe.key)
+        if choice is None and native.enabled() and _spend() and native.available():
+            choice, steady, _ = _measure_probe(probe, dtype)
+            if steady:
+                table[probe.key] = choice
+                name = _dtype_name(dtype)
+                _save_entry(key, lambda entry: entry["kernels"].setdefault(name, {}).__setitem__(probe.key, choice))
         _choice_cache[cache_key] = choice
     return choice
 
@@ -484,13 +548,16 @@ def _random(shape: Sequence[int], dtype: torch.dtype, gen: torch.Generator) -> t
     return torch.randn(*shape, generator=gen, dtype=dtype)
 
 
-def _measure_probe(probe: KernelProbe, dtype: torch.dtype) -> tuple[str, bool, dict[str, float]]:
-    """Time the probe's candidates on ``8 x 2**14`` amplitudes.
+def _measure_probe(probe: KernelProbe | LayerProbe, dtype: torch.dtype) -> tuple[str, bool, dict[str, float]]:
+    """Time the probe's candidates on ``8 x 2**14`` amplitudes (a layer probe: its width, 1 MiB of states).
 
     Returns:
         ``(choice, steady, seconds)``: see :func:`_pick`; the fastest seconds per candidate.
     """
     from circuits.sim import kernels
+
+    if isinstance(probe, LayerProbe):
+        return _measure_layer(probe, dtype)
 
     n, batch = _PROBE_QUBITS, _PROBE_BATCH
     log_r = probe.right.bit_length() - 1
@@ -546,6 +613,60 @@ def _apply_call(
             return torch.autograd.grad(result, inputs, state)
 
     return call_grad
+
+
+def _measure_layer(probe: LayerProbe, dtype: torch.dtype) -> tuple[str, bool, dict[str, float]]:
+    """Time a full layer (a ``2 x 2`` per qubit and sample) by the compiled kernel and by the plan's torch steps.
+
+    Without autograd each path ping-pongs between two buffers, as the engine's buffered forward does; under
+    autograd the matrices' products (the torch path's krons, the kernel's gathers) are inside the timing.
+    """
+    from circuits.sim import kernels, layer, plan
+
+    n = probe.num_qubits
+    batch = max(1, (_PROBE_BATCH << _PROBE_QUBITS) >> n)
+    gen = torch.Generator().manual_seed(0)
+    state = _random((batch, 2**n), dtype, gen)
+    mats = _random((batch, n, 2, 2), dtype, gen)
+    width = 3 if n >= plan._TRIPLE_FUSION_MIN_QUBITS else 2 if n >= plan._PAIR_FUSION_MIN_QUBITS else 1
+    spans = [tuple(range(start, min(n, start + width))) for start in range(0, n, width)]
+    groups = layer.layer_groups(range(n), n)
+    buffers = (torch.empty_like(state), torch.empty_like(state))
+
+    def torch_path(s: torch.Tensor, m: torch.Tensor, buffered: bool) -> torch.Tensor:
+        for i, span in enumerate(spans):  # krons of neighbouring qubits, as the plan pairs them
+            block = m[:, span[0]]
+            for j in span[1:]:
+                d = block.shape[-1]
+                block = (block[..., :, None, :, None] * m[:, j, None, :, None, :]).reshape(batch, 2 * d, 2 * d)
+            s = kernels.apply_matrix(s, block, span, n, buffers[i % 2] if buffered else None)
+        return s
+
+    def native_path(s: torch.Tensor, m: torch.Tensor, buffered: bool) -> torch.Tensor:
+        for i, (bits, qubits) in enumerate(groups):
+            operand = m[:, list(qubits)]
+            s = layer.apply_layer(s, operand, qubits, n, bits, layer.TILE_LOG2, buffers[i % 2] if buffered else None)
+        return s
+
+    def timed(path: Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor]) -> Callable[[], object]:
+        if not probe.grad:
+
+            def call() -> object:
+                with torch.no_grad():
+                    return path(state, mats, True)
+
+            return call
+        leaves = [state.clone().requires_grad_(), mats.clone().requires_grad_()]
+
+        def call_grad() -> object:
+            with torch.enable_grad():
+                return torch.autograd.grad(path(*leaves, False), leaves, state)
+
+        return call_grad
+
+    with _measuring():
+        times = _interleaved_times({"torch": timed(torch_path), "native": timed(native_path)}, _REPS)
+    return (*_pick(times, probe.fallback(dtype)), _fastest(times))
 
 
 def _probe_circuit(num_qubits: int):
