@@ -216,6 +216,11 @@ def worker_tuning(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         report = tuning.current_choices(torch.complex64)
     report["enabled"] = tuning.enabled()
+    from circuits.sim import native
+
+    report["native"] = {"enabled": native.enabled(), "available": native.available()}
+    if native._state.get("error") is not None:
+        report["native"]["error"] = str(native._state["error"])[:300]
     return report
 
 
@@ -485,6 +490,13 @@ def tuning_markdown(report: dict[str, Any] | None) -> list[str]:
     chunk = report.get("chunk_bytes")
     out.append("")
     out.append(f"Batch chunk: {'built-in 8 MiB (not measured)' if chunk is None else f'{chunk >> 20} MiB'}.")
+    state = report.get("native", {})
+    if not state.get("enabled", True):
+        out.append("Compiled layer kernel: off (QML_HYBRID_NATIVE=off).")
+    elif state.get("available"):
+        out.append("Compiled layer kernel: built; layers run on it where the choices below (or the built-in rule) say.")
+    elif state:
+        out.append(f"Compiled layer kernel: not available ({state.get('error', 'unknown')}); torch kernels only.")
     kernels, fallbacks = report.get("kernels", {}), report.get("fallbacks", {})
     if isinstance(kernels.get("complex64"), dict):  # a tune() report holds every dtype
         kernels, fallbacks = kernels["complex64"], fallbacks["complex64"]

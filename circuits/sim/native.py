@@ -86,31 +86,51 @@ def _build(source: str) -> ctypes.CDLL:
             ).encode()
         ).hexdigest()[:16]
         name = f"qml_hybrid_layer_{digest}"
-        directory = tuning.cache_dir() / "native" / f"layer-{digest}"
+        directory = build_directory() / f"layer-{digest}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
             source_path = directory / _SOURCE
             if not source_path.exists() or source_path.read_text() != source:
                 source_path.write_text(source)
-            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-                path = cpp_extension.load(
-                    name=name,
-                    sources=[str(source_path)],
-                    build_directory=str(directory),
-                    extra_cflags=cflags,
-                    extra_ldflags=ldflags,
-                    is_python_module=False,
-                    verbose=False,
-                )
+            if cpp_extension.is_ninja_available():
+                with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                    path = cpp_extension.load(
+                        name=name,
+                        sources=[str(source_path)],
+                        build_directory=str(directory),
+                        extra_cflags=cflags,
+                        extra_ldflags=ldflags,
+                        is_python_module=False,
+                        verbose=False,
+                    )
+            else:  # the source needs no torch headers: the compiler alone builds it
+                path = _compile_directly(source_path, directory / f"{name}.so", cflags, ldflags)
             lib = ctypes.CDLL(str(path))
             _declare(lib)
             if lib.qml_layer_version() != _VERSION:
                 raise RuntimeError(f"{path} is version {lib.qml_layer_version()}, expected {_VERSION}")
             return lib
-        except Exception as exc:  # a missing or failing compiler, ninja, a read-only cache ...
+        except Exception as exc:  # a missing or failing compiler, a read-only cache ...
             last = exc
     assert last is not None
     raise last
+
+
+def _compile_directly(source: Path, target: Path, cflags: list[str], ldflags: list[str]) -> Path:
+    """Build without ninja (which ``cpp_extension.load`` needs): one compiler call, into a temporary then renamed."""
+    import subprocess
+
+    from torch.utils import cpp_extension
+
+    if target.exists():
+        return target
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    command = [cpp_extension.get_cxx_compiler(), *cflags, "-shared", "-fPIC", str(source), "-o", str(partial), *ldflags]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    os.replace(partial, target)
+    return target
 
 
 def _declare(lib: ctypes.CDLL) -> None:

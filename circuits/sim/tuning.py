@@ -60,6 +60,7 @@ __all__ = [
     "enabled",
     "kernel_form",
     "layer_form",
+    "layer_probes",
     "machine_key",
     "reset",
     "tune",
@@ -97,6 +98,9 @@ _STEADY = 1.3
 
 _DROP_FACTOR = 2.5
 """Candidates this much slower than the fastest in the warm-up round are not timed further."""
+
+_LAYER_MIN_PROBE = 4
+"""Narrowest layer probe; narrower plans take the built-in rule."""
 
 _LAYER_MAX_QUBITS = 18
 """Widest layer probe (a 2 MiB complex64 state); wider plans share its choice."""
@@ -347,8 +351,13 @@ def _probe_for(op: str, k: int, right: int, shared: bool, grad: bool) -> KernelP
     return probe
 
 
+def layer_probes() -> list[LayerProbe]:
+    """Every layer choice :func:`tune` measures (when the compiled kernel is available)."""
+    return [LayerProbe(n, grad) for n in range(_LAYER_MIN_PROBE, _LAYER_MAX_QUBITS + 1) for grad in (False, True)]
+
+
 def all_probes() -> list[KernelProbe]:
-    """Every measured choice (what :func:`tune` measures)."""
+    """Every kernel formulation choice (what :func:`tune` measures, with :func:`layer_probes`)."""
     probes = []
     for log_r in range(_MAX_RUN_LOG2 + 1):
         for shared, widths in _WIDTHS.items():
@@ -421,6 +430,9 @@ def layer_form(num_qubits: int, dtype: torch.dtype, grad: bool) -> str | None:
     from circuits.sim import native
 
     with _lock:
+        if num_qubits < _LAYER_MIN_PROBE:
+            _choice_cache[cache_key] = None
+            return None
         probe = LayerProbe(min(num_qubits, _LAYER_MAX_QUBITS), grad)
         key = machine_key("cpu")
         table = _table(key, dtype)
@@ -761,10 +773,15 @@ def tune(dtypes: Sequence[torch.dtype] = (torch.complex64,), *, save: bool = Tru
         tables: dict[str, dict[str, str]] = {}
         fallbacks: dict[str, dict[str, str]] = {}
         all_times: dict[str, dict[str, dict[str, float]]] = {}
+        from circuits.sim import native
+
+        probes: list[KernelProbe | LayerProbe] = list(all_probes())
+        if native.available():
+            probes += layer_probes()
         for dtype in dtypes:
             name = _dtype_name(dtype)
             tables[name], fallbacks[name], all_times[name], unsteady[name] = {}, {}, {}, []
-            for probe in all_probes():
+            for probe in probes:
                 choice, steady, all_times[name][probe.key] = _retry(
                     lambda probe=probe, dtype=dtype: _measure_probe(probe, dtype)
                 )
@@ -827,5 +844,5 @@ def current_choices(dtype: torch.dtype = torch.complex64) -> dict[str, Any]:
         "enabled": enabled(),
         "chunk_bytes": entry.get("chunk_bytes"),
         "kernels": dict(entry.get("kernels", {}).get(_dtype_name(dtype), {})),
-        "fallbacks": {probe.key: probe.fallback(dtype) for probe in all_probes()},
+        "fallbacks": {probe.key: probe.fallback(dtype) for probe in [*all_probes(), *layer_probes()]},
     }

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from circuits.sim import tuning
+from circuits.sim import native, tuning
 from qml import cli_bench
 from qml.cli import build_parser, main
 
@@ -28,6 +28,7 @@ def _args(argv):
 
 
 def test_qml_bench_tune_measures_saves_and_prints(tuned, monkeypatch):
+    monkeypatch.setattr(native, "available", lambda: True)  # measured by the fake below, never built
     monkeypatch.setattr(tuning, "_measure_chunk", lambda: (4 << 20, True, {4 << 20: 0.01, 8 << 20: 0.02}))
     monkeypatch.setattr(
         tuning,
@@ -45,7 +46,7 @@ def test_qml_bench_tune_measures_saves_and_prints(tuned, monkeypatch):
     entry = next(iter(json.loads(tuning.cache_path().read_text())["machines"].values()))
     assert entry["chunk_bytes"] == 4 << 20
     assert PROBE_KEY not in entry["kernels"]["complex64"]  # the unsteady one is not saved
-    assert len(entry["kernels"]["float32"]) == len(tuning.all_probes()) - 1
+    assert len(entry["kernels"]["float32"]) == len(tuning.all_probes()) + len(tuning.layer_probes()) - 1
 
     out = io.StringIO()
     assert cli_bench.bench_command(_args(["tune", "--show"]), out) == 0

@@ -314,3 +314,23 @@ def test_layer_steps_pass_steps_on_no_qubits_through(compiled, monkeypatch):
     got = TorchBackend().state(circuit, values)
     monkeypatch.setenv(native.ENV_SWITCH, "off")
     torch.testing.assert_close(got, TorchBackend().state(circuit, values), atol=1e-6, rtol=0)
+
+
+@pytest.mark.skipif(not HAVE_COMPILER, reason="no C++ compiler on this machine")
+def test_without_ninja_the_compiler_alone_builds_it(monkeypatch, tmp_path):
+    from torch.utils import cpp_extension
+
+    monkeypatch.setenv(native.ENV_SWITCH, "on")
+    monkeypatch.setenv(tuning.ENV_CACHE_DIR, str(tmp_path))
+    monkeypatch.setattr(cpp_extension, "is_ninja_available", lambda: False)
+    monkeypatch.setattr(cpp_extension, "load", lambda *a, **k: pytest.fail("cpp_extension.load needs ninja"))
+    native.reset()
+    try:
+        assert native.library() is not None, native._state.get("error")
+        assert list(tmp_path.glob("native/layer-*/qml_hybrid_layer_*.so"))
+        gen = torch.Generator().manual_seed(9)
+        state, mats = _states(2, 5, torch.complex128, gen), _gates(2, 3, torch.complex128, gen)
+        got = _apply_all(state, mats, [4, 0, 2], 5, 12)
+        _close(got, layer.reference_layer(state, mats, [4, 0, 2], 5), torch.complex128)
+    finally:
+        native.reset()

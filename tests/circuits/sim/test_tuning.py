@@ -269,3 +269,26 @@ def test_pick_needs_a_margin_in_both_estimates_and_a_steady_machine():
     assert tuning._pick({"a": [1.0, 1.0, 1.0], "b": [0.5, 2.0, 2.0, 2.0]}, "a") == ("a", False)  # b's median unsteady
     assert tuning._pick({"a": [1.0, 3.0, 3.0], "b": [2.0, 2.0, 2.0]}, "a") == ("a", False)
     assert tuning._pick({"a": [1.0, 1.0, 1.0], "b": [3.0]}, "a") == ("a", True)  # b dropped after its warm-up
+
+
+def test_the_layer_choice_is_measured_once_and_steers_the_engine(tuned, monkeypatch):
+    from circuits.sim import native
+    from circuits.sim.plan import compile_plan
+
+    monkeypatch.setattr(native, "available", lambda: True)
+    calls: list = []
+    monkeypatch.setattr(tuning, "_measure_probe", _fake_measure("torch", calls))
+    assert tuning.layer_form(9, torch.complex64, True) == "torch"
+    assert tuning.layer_form(9, torch.complex64, True) == "torch"
+    assert tuning.layer_form(3, torch.complex64, True) is None  # below the narrowest probe: the built-in rule
+    assert [key for key, _ in calls] == ["layer:n9:grad"]
+    saved = next(iter(json.loads(tuning.cache_path().read_text())["machines"].values()))
+    assert saved["kernels"]["complex64"]["layer:n9:grad"] == "torch"
+    x = ParameterVector("x", 9)
+    circuit = Circuit(9)
+    for q in range(9):
+        circuit = circuit.ry(x[q], q)
+    plan = compile_plan(circuit)
+    assert engine._layer_tile(plan, torch.complex64, torch.device("cpu"), grad=True) is None  # measured slower
+    assert tuning.layer_form(30, torch.complex64, False) == "torch"
+    assert calls[-1][0] == "layer:n18:nograd"  # wide plans share the widest probe
