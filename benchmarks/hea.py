@@ -12,6 +12,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/hea.py --quick
     .venv/bin/python benchmarks/hea.py --out results.json --markdown results.md [--tq-python PATH] [--tune]
     .venv/bin/python benchmarks/hea.py --profile 12,64 [--profile-diff adjoint]
+    .venv/bin/python benchmarks/hea.py --ab --threads 1 --max-reps 5 [--sizes 8,12,16 --batches 1,64]
 
 This file imports only the standard library at the top, so the TorchQuantum environment can run
 its workers (``--worker``) too.
@@ -224,6 +225,68 @@ def worker_tuning(spec: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def worker_ab(spec: dict[str, Any]) -> dict[str, Any]:
+    """Ours with the compiled layer kernel on and off, interleaved in one process (forward without autograd,
+    backprop and adjoint iterations); fastest and median per variant. With one thread the clock is the
+    thread's CPU time (what other jobs on a shared machine take is not counted), else wall time."""
+    import torch
+    from _peers import PEERS
+
+    torch.set_num_threads(spec["threads"])
+    x, w = _inputs(spec["n"], spec["batch"], spec["layers"], spec["seed"])
+    default = PEERS["ours"](spec["n"], spec["layers"], x, w)
+    adjoint = PEERS["ours_adjoint"](spec["n"], spec["layers"], x, w)
+
+    def forward() -> None:
+        with torch.no_grad():
+            default.forward()
+
+    calls = {
+        (name, switch): fn
+        for switch in ("off", "on")
+        for name, fn in (("fwd", forward), ("backprop", default.step), ("adjoint", adjoint.step))
+    }
+    clock = time.thread_time if spec["threads"] == 1 else time.perf_counter
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
+    for rep in range(spec["reps"] + 1):
+        for (name, switch), fn in calls.items():
+            os.environ["QML_HYBRID_NATIVE"] = switch
+            t0 = clock()
+            fn()
+            if rep:  # the first round warms up (and builds the kernel)
+                times[(name, switch)].append(clock() - t0)
+    from circuits.sim import native
+
+    return {
+        "clock": "thread CPU time" if spec["threads"] == 1 else "wall",
+        "native_available": native.available(),
+        "times": {f"{name} {switch}": [min(v), statistics.median(v)] for (name, switch), v in times.items()},
+    }
+
+
+def run_ab(args: argparse.Namespace) -> int:
+    """``--ab``: the compiled layer kernel on against off, per point, printed as a markdown table."""
+    print(f"# ours, compiled layer kernel off / on, {args.threads} thread(s); ms, fastest (median) of {args.max_reps}")
+    columns = [f"{name} {part}" for name in ("fwd", "backprop", "adjoint") for part in ("off", "on", "x")]
+    print("| n | B | " + " | ".join(columns) + " |")
+    print("|---:|---:|" + "---:|" * len(columns))
+    for n in (int(v) for v in args.sizes.split(",")):
+        for batch in (int(v) for v in args.batches.split(",")):
+            spec = {"mode": "ab", "n": n, "batch": batch, "layers": args.layers, "seed": args.seed}
+            spec.update(threads=args.threads, reps=args.max_reps)
+            rec = run_worker(sys.executable, spec, args)
+            if "error" in rec:
+                print(f"| {n} | {batch} | {rec['error']} |")
+                continue
+            cells = []
+            for name in ("fwd", "backprop", "adjoint"):
+                (off, off_med), (on, on_med) = rec["times"][f"{name} off"], rec["times"][f"{name} on"]
+                cells += [f"{off * 1e3:.3g} ({off_med * 1e3:.3g})", f"{on * 1e3:.3g} ({on_med * 1e3:.3g})"]
+                cells.append(f"{off / on:.2f}")
+            print(f"| {n} | {batch} | " + " | ".join(cells) + " |", flush=True)
+    return 0
+
+
 def worker_main(spec_json: str, modes: dict[str, Any] | None = None) -> None:
     """Run one worker ``mode`` of ``modes`` (default this file's) and print its ``RESULT`` line.
 
@@ -235,6 +298,7 @@ def worker_main(spec_json: str, modes: dict[str, Any] | None = None) -> None:
         "check": worker_check,
         "bandwidth": worker_bandwidth,
         "tuning": worker_tuning,
+        "ab": worker_ab,
     }
     try:
         rec = modes[spec["mode"]](spec)
@@ -725,6 +789,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--fwd-peers", default="all", help="peers whose forward alone is also timed ('all' or a list)")
     ap.add_argument("--bandwidth", type=float, help="use this copy bandwidth (GB/s) instead of measuring it")
     ap.add_argument("--tune", action="store_true", help="tune the engine on this machine first ('qml bench tune')")
+    ap.add_argument(
+        "--ab", action="store_true", help="ours with the compiled layer kernel on and off, interleaved (--max-reps)"
+    )
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--tol", type=float, default=1e-5, help="--check tolerance (default 1e-5)")
     ap.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)
@@ -754,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.check:
         return run_check(args, peers)
+    if args.ab:
+        return run_ab(args)
     data = run_bench(args, peers)
     text = to_markdown(data)
     print()
