@@ -188,12 +188,31 @@ def _readable(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def _writable(tensor: torch.Tensor, like: torch.Tensor) -> None:
-    if not tensor.is_contiguous() or tensor.is_conj() or tensor.is_neg() or tensor.shape != like.shape:
+    plain = tensor.is_contiguous() and not tensor.is_conj() and not tensor.is_neg()
+    if not plain or tensor.shape != like.shape or tensor.dtype != like.dtype or tensor.device != like.device:
         raise ValueError("the compiled layer kernel writes only into plain contiguous tensors of the state's shape")
 
 
-def _bits(qubits: tuple[int, ...], num_qubits: int) -> torch.Tensor:
-    return torch.tensor([num_qubits - 1 - q for q in qubits], dtype=torch.int32)
+def _bits(
+    state: torch.Tensor, mats: torch.Tensor, qubits: tuple[int, ...], num_qubits: int, group: tuple[int, int]
+) -> torch.Tensor:
+    """The qubits' index bits, after the checks that keep the kernel inside its buffers (it trusts its inputs)."""
+    lo, h = group
+    bits = [num_qubits - 1 - q for q in qubits]
+    if state.device.type != "cpu" or state.dtype not in _DTYPE_CODES or mats.dtype != state.dtype:
+        raise ValueError(
+            f"the compiled layer kernel takes CPU states and matrices of one dtype among {list(_DTYPE_CODES)}, "
+            f"got states {state.dtype} on {state.device} and matrices {mats.dtype}"
+        )
+    if state.dim() != 2 or state.shape[1] != 2**num_qubits:
+        raise ValueError(f"expected states of shape (B, {2**num_qubits}), got {tuple(state.shape)}")
+    if mats.shape[0] not in (1, state.shape[0]) or tuple(mats.shape[1:]) != (len(qubits), 2, 2):
+        raise ValueError(
+            f"expected matrices of shape (1 or {state.shape[0]}, {len(qubits)}, 2, 2), got {tuple(mats.shape)}"
+        )
+    if len(set(bits)) != len(bits) or not all(lo <= b < lo + h for b in bits) or lo + h > num_qubits or lo < 0:
+        raise ValueError(f"qubits {qubits} are not distinct qubits of the group {group} of {num_qubits} qubits")
+    return torch.tensor(bits, dtype=torch.int32)
 
 
 def forward(
@@ -223,7 +242,7 @@ def forward(
     assert lib is not None
     state, mats = _readable(state), _readable(mats)
     _writable(out, state)
-    bits = _bits(qubits, num_qubits)
+    bits = _bits(state, mats, qubits, num_qubits, group)
     code = lib.qml_layer_forward(
         _DTYPE_CODES[state.dtype],
         _pointer(state),
@@ -277,7 +296,9 @@ def backward(
     assert lib is not None
     grad_out, x, mats = _readable(grad_out), _readable(x), _readable(mats)
     _writable(grad_in, x)
-    bits = _bits(qubits, num_qubits)
+    if grad_out.shape != x.shape or grad_out.dtype != x.dtype:
+        raise ValueError(f"expected a cotangent like the states {tuple(x.shape)}, got {tuple(grad_out.shape)}")
+    bits = _bits(x, mats, qubits, num_qubits, group)
     grad_mats = torch.empty_like(mats)
     code = lib.qml_layer_backward(
         _DTYPE_CODES[x.dtype],

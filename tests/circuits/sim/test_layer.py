@@ -334,3 +334,18 @@ def test_without_ninja_the_compiler_alone_builds_it(monkeypatch, tmp_path):
         _close(got, layer.reference_layer(state, mats, [4, 0, 2], 5), torch.complex128)
     finally:
         native.reset()
+
+
+def test_the_kernel_rejects_what_would_take_it_out_of_its_buffers(compiled):
+    state, mats = torch.zeros(2, 16, dtype=torch.complex64), torch.zeros(2, 2, 2, 2, dtype=torch.complex64)
+    out = torch.empty_like(state)
+    with pytest.raises(ValueError, match=r"not distinct qubits of the group \(0, 2\)"):
+        native.forward(state, mats, (0, 3), 4, (0, 2), 12, out)  # qubit 0 is bit 3, outside bits 0-1
+    with pytest.raises(ValueError, match=r"expected matrices of shape \(1 or 2, 2, 2, 2\), got \(2, 3, 2, 2\)"):
+        native.forward(state, torch.zeros(2, 3, 2, 2, dtype=torch.complex64), (2, 3), 4, (0, 4), 12, out)
+    with pytest.raises(ValueError, match=r"expected states of shape \(B, 32\)"):
+        native.forward(state, mats, (2, 3), 5, (0, 5), 12, out)
+    with pytest.raises(ValueError, match="CPU states and matrices of one dtype"):
+        native.forward(state, mats.to(torch.complex128), (2, 3), 4, (0, 4), 12, out)
+    with pytest.raises(ValueError, match="writes only into plain contiguous tensors"):
+        native.forward(state, mats, (2, 3), 4, (0, 4), 12, torch.empty(16, 2, dtype=torch.complex64).T)
