@@ -39,7 +39,7 @@ ENV_SWITCH = "QML_HYBRID_NATIVE"
 """Environment variable: ``off`` (``0``, ``false``, ``no``) never builds or uses the compiled kernel."""
 
 _SOURCE = "layer.cpp"
-_VERSION = 1
+_VERSION = 2
 """What ``qml_layer_version()`` in the source returns; a library that says otherwise is not used."""
 
 _DTYPE_CODES = {torch.float32: 0, torch.float64: 1, torch.complex64: 2, torch.complex128: 3}
@@ -138,6 +138,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.qml_layer_forward.argtypes = [ctypes.c_int, p, p, p, p, i32, i32, i64, i64, i32, i32, i32, i32]
     lib.qml_layer_forward.restype = ctypes.c_int
     lib.qml_layer_backward.argtypes = [ctypes.c_int, p, p, p, p, p, p, i32, i32, i64, i64, i32, i32, i32, i32, i32]
+    # both end in: bits, g, n, batch, mats_batch, lo, h, tile_log2, threads (backward: then conj_x)
     lib.qml_layer_backward.restype = ctypes.c_int
     lib.qml_layer_version.argtypes = []
     lib.qml_layer_version.restype = ctypes.c_int
@@ -215,6 +216,15 @@ def _bits(
     return torch.tensor(bits, dtype=torch.int32)
 
 
+def _layout(
+    state: torch.Tensor, mats: torch.Tensor, qubits: tuple[int, ...], num_qubits: int, group: tuple[int, int], tile: int
+) -> tuple:
+    """The arguments both entry points end with, after :func:`_bits`' checks (``bits`` kept alive by the tuple)."""
+    bits = _bits(state, mats, qubits, num_qubits, group)
+    layout = (_pointer(bits), len(qubits), num_qubits, state.shape[0], mats.shape[0], *group, tile)
+    return (*layout, torch.get_num_threads()), bits
+
+
 def forward(
     state: torch.Tensor,
     mats: torch.Tensor,
@@ -242,22 +252,8 @@ def forward(
     assert lib is not None
     state, mats = _readable(state), _readable(mats)
     _writable(out, state)
-    bits = _bits(state, mats, qubits, num_qubits, group)
-    code = lib.qml_layer_forward(
-        _DTYPE_CODES[state.dtype],
-        _pointer(state),
-        _pointer(out),
-        _pointer(mats),
-        _pointer(bits),
-        len(qubits),
-        num_qubits,
-        state.shape[0],
-        mats.shape[0],
-        group[0],
-        group[1],
-        tile_log2,
-        torch.get_num_threads(),
-    )
+    layout, _bits_alive = _layout(state, mats, qubits, num_qubits, group, tile_log2)
+    code = lib.qml_layer_forward(_DTYPE_CODES[state.dtype], _pointer(state), _pointer(out), _pointer(mats), *layout)
     if code != 0:
         raise RuntimeError(f"the compiled layer kernel rejected dtype {state.dtype}")
     return out
@@ -298,26 +294,10 @@ def backward(
     _writable(grad_in, x)
     if grad_out.shape != x.shape or grad_out.dtype != x.dtype:
         raise ValueError(f"expected a cotangent like the states {tuple(x.shape)}, got {tuple(grad_out.shape)}")
-    bits = _bits(x, mats, qubits, num_qubits, group)
+    layout, _bits_alive = _layout(x, mats, qubits, num_qubits, group, tile_log2)
     grad_mats = torch.empty_like(mats)
-    code = lib.qml_layer_backward(
-        _DTYPE_CODES[x.dtype],
-        _pointer(grad_out),
-        _pointer(x),
-        _pointer(grad_in),
-        _pointer(grad_mats),
-        _pointer(mats),
-        _pointer(bits),
-        len(qubits),
-        num_qubits,
-        x.shape[0],
-        mats.shape[0],
-        int(conj_x),
-        group[0],
-        group[1],
-        tile_log2,
-        torch.get_num_threads(),
-    )
+    pointers = [_pointer(t) for t in (grad_out, x, grad_in, grad_mats, mats)]
+    code = lib.qml_layer_backward(_DTYPE_CODES[x.dtype], *pointers, *layout, int(conj_x))
     if code != 0:
         raise RuntimeError(f"the compiled layer kernel rejected dtype {x.dtype}")
     return grad_mats

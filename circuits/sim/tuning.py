@@ -398,18 +398,24 @@ def kernel_form(
         pass
     with _lock:
         probe = _probe_for(op, k, right, shared, grad)
-        choice = None
-        if probe is not None:
-            key = machine_key("cpu")
-            table = _table(key, dtype)
-            choice = table.get(probe.key)
-            if choice is None and _spend():
-                choice, steady, _ = _measure_probe(probe, dtype)
-                if steady:
-                    table[probe.key] = choice
-                    name = _dtype_name(dtype)
-                    _save_entry(key, lambda entry: entry["kernels"].setdefault(name, {}).__setitem__(probe.key, choice))
+        choice = None if probe is None else _stored_or_measured(probe, dtype, _spend)
         _choice_cache[cache_key] = choice
+    return choice
+
+
+def _stored_or_measured(
+    probe: KernelProbe | LayerProbe, dtype: torch.dtype, may_measure: Callable[[], bool]
+) -> str | None:
+    """The saved choice for ``probe``, else (when ``may_measure()``) a fresh measurement, saved if steady."""
+    key = machine_key("cpu")
+    table = _table(key, dtype)
+    choice = table.get(probe.key)
+    if choice is None and may_measure():
+        choice, steady, _ = _measure_probe(probe, dtype)
+        if steady:
+            table[probe.key] = choice
+            name = _dtype_name(dtype)
+            _save_entry(key, lambda entry: entry["kernels"].setdefault(name, {}).__setitem__(probe.key, choice))
     return choice
 
 
@@ -434,15 +440,7 @@ def layer_form(num_qubits: int, dtype: torch.dtype, grad: bool) -> str | None:
             _choice_cache[cache_key] = None
             return None
         probe = LayerProbe(min(num_qubits, _LAYER_MAX_QUBITS), grad)
-        key = machine_key("cpu")
-        table = _table(key, dtype)
-        choice = table.get(probe.key)
-        if choice is None and native.enabled() and _spend() and native.available():
-            choice, steady, _ = _measure_probe(probe, dtype)
-            if steady:
-                table[probe.key] = choice
-                name = _dtype_name(dtype)
-                _save_entry(key, lambda entry: entry["kernels"].setdefault(name, {}).__setitem__(probe.key, choice))
+        choice = _stored_or_measured(probe, dtype, lambda: native.enabled() and _spend() and native.available())
         _choice_cache[cache_key] = choice
     return choice
 

@@ -414,6 +414,24 @@ void backward(const T* grad_out, const T* x, T* grad_in, T* grad_mats, const T* 
     }
 }
 
+// Calls f(tag) with tag::type the scalar type and tag::cplx whether it is complex; dtype codes as below.
+template <typename T, bool C>
+struct Tag {
+    using type = T;
+    static constexpr bool cplx = C;
+};
+
+template <typename F>
+int dispatch(int dtype, F&& f) {
+    switch (dtype) {
+        case 0: f(Tag<float, false>{}); return 0;
+        case 1: f(Tag<double, false>{}); return 0;
+        case 2: f(Tag<float, true>{}); return 0;
+        case 3: f(Tag<double, true>{}); return 0;
+    }
+    return -1;
+}
+
 }  // namespace
 
 extern "C" {
@@ -422,55 +440,23 @@ extern "C" {
 int qml_layer_forward(int dtype, const void* src, void* dst, const void* mats, const int32_t* bits, int32_t g,
                       int32_t n, int64_t batch, int64_t mats_batch, int32_t lo, int32_t h, int32_t tile_log2,
                       int32_t threads) {
-    switch (dtype) {
-        case 0:
-            forward<float, false>((const float*)src, (float*)dst, (const float*)mats, bits, g, n, batch, mats_batch,
-                                  lo, h, tile_log2, threads);
-            return 0;
-        case 1:
-            forward<double, false>((const double*)src, (double*)dst, (const double*)mats, bits, g, n, batch,
-                                   mats_batch, lo, h, tile_log2, threads);
-            return 0;
-        case 2:
-            forward<float, true>((const float*)src, (float*)dst, (const float*)mats, bits, g, n, batch, mats_batch,
-                                 lo, h, tile_log2, threads);
-            return 0;
-        case 3:
-            forward<double, true>((const double*)src, (double*)dst, (const double*)mats, bits, g, n, batch,
-                                  mats_batch, lo, h, tile_log2, threads);
-            return 0;
-    }
-    return -1;
+    return dispatch(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        forward<T, decltype(tag)::cplx>((const T*)src, (T*)dst, (const T*)mats, bits, g, n, batch, mats_batch, lo, h,
+                                        tile_log2, threads);
+    });
 }
 
 int qml_layer_backward(int dtype, const void* grad_out, const void* x, void* grad_in, void* grad_mats,
                        const void* mats, const int32_t* bits, int32_t g, int32_t n, int64_t batch, int64_t mats_batch,
-                       int32_t conj_x, int32_t lo, int32_t h, int32_t tile_log2, int32_t threads) {
-    switch (dtype) {
-        case 0:
-            backward<float, false>((const float*)grad_out, (const float*)x, (float*)grad_in, (float*)grad_mats,
-                                   (const float*)mats, bits, g, n, batch, mats_batch, conj_x, lo, h, tile_log2,
-                                   threads);
-            return 0;
-        case 1:
-            backward<double, false>((const double*)grad_out, (const double*)x, (double*)grad_in, (double*)grad_mats,
-                                    (const double*)mats, bits, g, n, batch, mats_batch, conj_x, lo, h, tile_log2,
-                                    threads);
-            return 0;
-        case 2:
-            backward<float, true>((const float*)grad_out, (const float*)x, (float*)grad_in, (float*)grad_mats,
-                                  (const float*)mats, bits, g, n, batch, mats_batch, conj_x, lo, h, tile_log2,
-                                  threads);
-            return 0;
-        case 3:
-            backward<double, true>((const double*)grad_out, (const double*)x, (double*)grad_in, (double*)grad_mats,
-                                   (const double*)mats, bits, g, n, batch, mats_batch, conj_x, lo, h, tile_log2,
-                                   threads);
-            return 0;
-    }
-    return -1;
+                       int32_t lo, int32_t h, int32_t tile_log2, int32_t threads, int32_t conj_x) {
+    return dispatch(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        backward<T, decltype(tag)::cplx>((const T*)grad_out, (const T*)x, (T*)grad_in, (T*)grad_mats, (const T*)mats,
+                                         bits, g, n, batch, mats_batch, conj_x != 0, lo, h, tile_log2, threads);
+    });
 }
 
-int qml_layer_version() { return 1; }
+int qml_layer_version() { return 2; }
 
 }  // extern "C"
