@@ -90,8 +90,10 @@ def _build(source: str) -> ctypes.CDLL:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             source_path = directory / _SOURCE
-            if not source_path.exists() or source_path.read_text() != source:
-                source_path.write_text(source)
+            if not source_path.exists() or source_path.read_text() != source:  # atomically: builds may race
+                partial = directory / f".{_SOURCE}.{os.getpid()}"
+                partial.write_text(source)
+                os.replace(partial, source_path)
             if cpp_extension.is_ninja_available():
                 with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
                     path = cpp_extension.load(
