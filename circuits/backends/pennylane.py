@@ -4,7 +4,9 @@ Every binding of a batch becomes one PennyLane tape
 (:func:`circuits.export.pennylane.circuit_to_pennylane_ops`), and all tapes of a
 batch go to the device in **one** ``qp.execute`` call, after the device's own
 preprocessing (decomposition of the operators it does not support, splitting of
-non-commuting observables under shots, ...). Gradients come from
+non-commuting observables under shots, ...). Circuits with noise channels run on mixed-state
+devices (``default.mixed``, ``qml_hybrid.mixed``; see :mod:`circuits.export.pennylane` for the
+conversion of each channel). Gradients come from
 :func:`circuits.gradients.parameter_shift_run`: the backward pass evaluates every
 shifted circuit of the batch in one more device call (a forward pass alone evaluates
 no shifted circuit).
@@ -212,11 +214,10 @@ class PennyLaneBackend(Backend):
         measurement: Measurement,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
-        if circuit.has_channels:
-            names = sorted({op.name for op in circuit if op.is_channel})
+        if circuit.has_channels and isinstance(measurement, StateVector):
             raise UnsupportedChannelError(
-                f"PennyLaneBackend runs unitary circuits; this one has the noise channels {names}. Use "
-                "TorchBackend(method='density_matrix') (differentiable) or AerBackend for noisy circuits."
+                "A circuit with noise channels ends in a mixed state, which has no state vector; measure "
+                "Expectation, Probabilities or Samples (on a mixed-state device such as 'default.mixed')."
             )
         device = self.device_for(circuit.num_qubits)
         if generator is not None and self._instance is None and _is_random(measurement, self.options.shots):
@@ -277,7 +278,17 @@ class PennyLaneBackend(Backend):
             qp.tape.QuantumScript(pad + ops, measurements, shots=shots)
             for ops in circuit_to_pennylane_batch(circuit, rows, batch_size)
         ]
-        results = qp.execute(tapes, device, diff_method=None)
+        try:
+            results = qp.execute(tapes, device, diff_method=None)
+        except qp.exceptions.DeviceError as error:
+            if not circuit.has_channels:
+                raise
+            names = sorted({op.name for op in circuit if op.is_channel})
+            raise UnsupportedChannelError(
+                f"The PennyLane device {device.name!r} cannot run the noise channels {names} of this circuit "
+                f"({error}). Use a mixed-state device: PennyLaneBackend('default.mixed') or 'qml_hybrid.mixed', "
+                "or TorchBackend(method='density_matrix')."
+            ) from error
         if isinstance(measurement, Expectation):
             return torch.as_tensor(np.array([np.atleast_1d(np.asarray(r, dtype=np.float64)) for r in results]))
         if isinstance(measurement, Probabilities):

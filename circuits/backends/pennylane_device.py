@@ -1,5 +1,13 @@
 """``QmlHybridQubit``: a PennyLane device (``qp.device("qml_hybrid.qubit", wires=...)``) on our torch engine.
 
+Two names, one class: ``qml_hybrid.qubit`` simulates the state vector and switches to the density matrix
+for a tape with noise channels (``method="auto"``); ``qml_hybrid.mixed`` (:class:`QmlHybridMixed`)
+simulates every tape as a density matrix, like PennyLane's ``default.mixed``. PennyLane's channels
+(``DepolarizingChannel``, ``AmplitudeDamping``, ``ThermalRelaxationError``, ``QubitChannel`` ...) become
+our channels (:mod:`circuits.backends.pennylane_channels`, which gives each convention) and run on the
+batched density-matrix engine (:mod:`circuits.sim.density`), with backprop through gate angles and
+channel strengths alike.
+
 The device implements PennyLane's current device API (:class:`pennylane.devices.Device`):
 
 * **Preprocessing** decomposes every operator our gate registry lacks with PennyLane's own
@@ -55,6 +63,7 @@ from pennylane.devices.preprocess import (
     validate_measurements,
 )
 from pennylane.devices.qubit.measure import measure
+from pennylane.devices.qubit_mixed.measure import measure as measure_mixed
 from pennylane.math import Interface
 from pennylane.operation import StatePrepBase
 from pennylane.tape import QuantumScript
@@ -63,17 +72,25 @@ from pennylane.transforms.core import CompilePipeline
 from pennylane.typing import PostprocessingFn
 
 from circuits.backend import Expectation, StateVector, bind_parameters, check_state_memory
+from circuits.backends.pennylane_channels import (
+    CHANNEL_OPERATIONS,
+    is_kraus_fallback,
+    kraus_channel,
+    native_channel,
+    unsupported_channel_error,
+)
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import MatrixData, PauliLabel
 from circuits.ir.observables import PauliString, PauliSum
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle, ParameterVector
+from circuits.sim.density import density_expectations, density_probabilities, simulate_density
 from circuits.sim.engine import evolve
 from circuits.sim.measure import expectations, probabilities, sample_bits
 from circuits.sim.plan import Plan, compile_plan
 from circuits.sim.torch_backend import TorchBackend
 
-__all__ = ["SUPPORTED_OPERATIONS", "QmlHybridQubit"]
+__all__ = ["SUPPORTED_CHANNELS", "SUPPORTED_OPERATIONS", "QmlHybridMixed", "QmlHybridQubit"]
 
 _Emit = Callable[[Sequence[int], Sequence[Angle], qp.operation.Operator], list[Operation]]
 
@@ -172,7 +189,13 @@ _OPERATIONS: dict[str, tuple[_Emit, bool]] = {
 }
 
 SUPPORTED_OPERATIONS = frozenset(_OPERATIONS)
-"""Names of the PennyLane operators the device runs natively; everything else is decomposed into them."""
+"""Names of the PennyLane gates the device runs natively; everything else is decomposed into them."""
+
+SUPPORTED_CHANNELS = frozenset(CHANNEL_OPERATIONS)
+"""PennyLane channels run as our channels with symbolic parameters (density-matrix method); any other channel
+with constant parameters runs as our ``kraus`` channel (:mod:`circuits.backends.pennylane_channels`)."""
+
+_OPERATIONS.update(CHANNEL_OPERATIONS)
 
 
 def _constant_data(op: qp.operation.Operator) -> bool:
@@ -199,11 +222,23 @@ def _is_matrix_fallback(op: qp.operation.Operator) -> bool:
 
 
 def _supports_operation(op: qp.operation.Operator) -> bool:
+    """The state-vector method's stopping condition: gates only."""
     name = getattr(op, "name", None)
     if name == "QubitUnitary":
         # a batched or trainable matrix cannot become our constant ``unitary`` payload: decompose it
         return _constant_data(op)
+    if name in CHANNEL_OPERATIONS:
+        return False
     return name in _OPERATIONS or _is_matrix_fallback(op)
+
+
+def _supports_operation_or_channel(op: qp.operation.Operator) -> bool:
+    """The density-matrix method's stopping condition: gates, channels, and ``QubitDensityMatrix`` (as the first op)."""
+    if isinstance(op, qp.QubitDensityMatrix):
+        return True
+    if isinstance(op, qp.operation.Channel):
+        return native_channel(op) or is_kraus_fallback(op)
+    return _supports_operation(op)
 
 
 def _with_shots_only(inner: Callable[..., tuple[Sequence[QuantumScript], PostprocessingFn]]) -> qp.transform:
@@ -228,9 +263,26 @@ def _decompose_or_expand(tape: QuantumScript, **kwargs: Any) -> tuple[Sequence[Q
         return decompose(tape, **kwargs)
     except (qp.exceptions.DeviceError, qp.exceptions.DecompositionUndefinedError):
         if tape.batch_size is None:
+            _raise_for_channels(tape, kwargs)
             raise
     tapes, postprocess = broadcast_expand(tape)
     return [decompose(t, **kwargs)[0][0] for t in tapes], postprocess
+
+
+def _raise_for_channels(tape: QuantumScript, kwargs: dict[str, Any]) -> None:
+    """Raise a clear ``DeviceError`` when a channel of ``tape`` is why it cannot be decomposed."""
+    device = kwargs.get("name", "qml_hybrid")
+    channels = [op for op in tape.operations if isinstance(op, (qp.operation.Channel, qp.QubitDensityMatrix))]
+    if channels and kwargs.get("stopping_condition") is _supports_operation:
+        raise qp.exceptions.DeviceError(
+            f"{device} with method='statevector' simulates pure states and cannot apply {channels[0].name} on wires "
+            f"{list(channels[0].wires)}. Use method='auto' (the default) or 'density_matrix', or the device "
+            "qml_hybrid.mixed."
+        ) from None
+    for op in channels:
+        error = unsupported_channel_error(op, device)
+        if error is not None:
+            raise error from None
 
 
 _decompose_or_expand_transform = qp.transform(_decompose_or_expand)
@@ -313,7 +365,10 @@ def tape_to_circuit(tape: QuantumScript, num_qubits: int) -> TapeTranslation:
     plan: list[tuple[_Emit, tuple[int, ...], tuple[tuple[str, int], ...], qp.operation.Operator]] = []
     for op in tape.operations:
         name = op.name
-        if name not in _OPERATIONS:
+        if name not in _OPERATIONS or (name == "PauliError" and not native_channel(op)):
+            if is_kraus_fallback(op):
+                plan.append((kraus_channel, tuple(int(w) for w in op.wires), (), op))
+                continue
             if not _is_matrix_fallback(op):
                 raise qp.exceptions.DeviceError(
                     f"Operator {name} reached qml_hybrid.qubit undecomposed; expected one of "
@@ -363,9 +418,11 @@ def _structure_key(num_qubits: int, plan: Sequence[tuple]) -> tuple | None:
     """A hashable description of what the translation depends on, or ``None`` when it reads matrices."""
     entries = []
     for emit, qubits, slots, op in plan:
-        if emit is _matrix_gate or emit is _qubit_unitary:
+        if emit is _matrix_gate or emit is _qubit_unitary or emit is kraus_channel:
             return None
         extra = op.hyperparameters.get("pauli_word") if emit is _pauli_rot else None
+        if op.name == "PauliError":
+            extra = op.hyperparameters["operators"]
         if emit is _multi_controlled_x:
             extra = tuple(bool(v) for v in op.hyperparameters["control_values"])
         entries.append((op.name, qubits, slots, extra))
@@ -377,9 +434,24 @@ def _plan(circuit: Circuit) -> Plan:
     return compile_plan(circuit)
 
 
-def _leading_state_prep(tape: QuantumScript) -> StatePrepBase | None:
-    """The state preparation that opens the tape (applied directly), or ``None``."""
+def _leading_state_prep(tape: QuantumScript, density: bool = False) -> qp.operation.Operator | None:
+    """The state preparation that opens the tape (applied directly), or ``None``.
+
+    With ``density``, a ``QubitDensityMatrix`` counts too; anywhere else it is refused.
+
+    Raises:
+        DeviceError: a ``QubitDensityMatrix`` after the first operation (density-matrix method).
+    """
     first = tape.operations[0] if tape.operations else None
+    if density:
+        later = next((op for op in tape.operations[1:] if isinstance(op, qp.QubitDensityMatrix)), None)
+        if later is not None:
+            raise qp.exceptions.DeviceError(
+                f"QubitDensityMatrix on wires {list(later.wires)} is not the first operation of the tape; the "
+                "qml_hybrid devices prepare a density matrix only at the start of a circuit. Move it first."
+            )
+        if isinstance(first, qp.QubitDensityMatrix):
+            return first
     return first if isinstance(first, StatePrepBase) else None
 
 
@@ -394,6 +466,51 @@ def _prepared_state(prep: StatePrepBase, num_wires: int, dtype: torch.dtype) -> 
     real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
     vector = vector.to(dtype if vector.is_complex() else real_dtype)
     return vector.reshape(-1, 2**num_wires)
+
+
+def _prepared_density(prep: qp.operation.Operator, num_wires: int, dtype: torch.dtype) -> torch.Tensor:
+    """The flat density matrix ``(1 or B, 4**num_wires)`` a state preparation or ``QubitDensityMatrix`` prepares.
+
+    Wires a ``QubitDensityMatrix`` leaves out are in ``|0>``. Torch data keep their autograd history.
+    """
+    if not isinstance(prep, qp.QubitDensityMatrix):
+        vector = _prepared_state(prep, num_wires, dtype).to(dtype)
+        return (vector[:, :, None] * vector.conj()[:, None, :]).reshape(vector.shape[0], -1)
+    given = prep.data[0]
+    given = given if isinstance(given, torch.Tensor) else torch.as_tensor(np.asarray(qp.math.unwrap(given)))
+    k = len(prep.wires)
+    given = given.to(dtype).reshape(-1, 2**k, 2**k)
+    rest = num_wires - k
+    zero = torch.zeros(2**rest, 2**rest, dtype=dtype, device=given.device)
+    zero[0, 0] = 1
+    full = (given[:, :, None, :, None] * zero[None, None, :, None, :]).reshape(-1, *([2] * (2 * num_wires)))
+    # axes: the prepared wires then the others, for rows and then for columns; bring them to wire order
+    order = [int(w) for w in prep.wires] + [w for w in range(num_wires) if w not in set(prep.wires.tolist())]
+    inverse = [order.index(w) for w in range(num_wires)]
+    axes = [0, *(1 + a for a in inverse), *(1 + num_wires + a for a in inverse)]
+    return full.permute(axes).reshape(full.shape[0], -1)
+
+
+def _evolve_density(
+    circuit: Circuit, params: dict[str, torch.Tensor], initial: torch.Tensor | None, dtype: torch.dtype
+) -> torch.Tensor:
+    """The final flat density matrices of ``circuit`` (gates and channels) from ``initial`` (``|0><0|`` when ``None``).
+
+    Shape:
+        params: ``(1 or B, size)`` each; initial: ``(1 or B, 4**n)``. Returns ``(max(1, B), 4**n)`` in ``dtype``.
+    """
+    real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+    device = initial.device if initial is not None else next(iter(params.values()), torch.zeros(0)).device
+    values, batch = bind_parameters(circuit, params, dtype=real_dtype, device=device)
+    values = {name: v.to(device=device, dtype=real_dtype) for name, v in values.items()}
+    prepared = 1 if initial is None else initial.shape[0]
+    rows = max(batch, prepared)
+    if batch not in (1, rows) or prepared not in (1, rows):
+        raise ValueError(
+            f"The state preparation is broadcast over {prepared} states but the gate parameters over "
+            f"{batch} values; broadcast both over the same number."
+        )
+    return simulate_density(circuit, values, rows, dtype, device, initial)
 
 
 def _evolve(
@@ -432,6 +549,9 @@ def _evolve(
     return state.to(dtype)
 
 
+_METHODS = ("auto", "statevector", "density_matrix")
+
+
 def _is_torch_config(config: ExecutionConfig | None, circuit: QuantumScript | None) -> bool:
     interface = Interface.NUMPY if config is None else Interface(config.interface)
     if interface == Interface.AUTO and circuit is not None:
@@ -450,13 +570,17 @@ class QmlHybridQubit(Device):
         seed: seed of the sampling generator (``0`` is a seed); ``None`` or ``"global"`` for fresh entropy.
         dtype: state dtype, ``torch.complex128`` (default; PennyLane's 1e-6 tolerances) or
             ``torch.complex64``; the numpy dtypes and the strings ``"complex128"`` / ``"complex64"`` too.
+        method: ``"auto"`` (default: the state vector, and the density matrix for a tape with noise channels
+            or a ``QubitDensityMatrix``), ``"statevector"`` (channels refused) or ``"density_matrix"`` (every
+            tape; what ``qml_hybrid.mixed`` does).
 
     Raises:
         TypeError: a seed that is not an int, ``None`` or ``"global"``.
-        ValueError: an unsupported dtype.
+        ValueError: an unsupported dtype or method.
     """
 
     name = "qml_hybrid.qubit"
+    _default_method = "auto"
 
     def __init__(
         self,
@@ -464,8 +588,15 @@ class QmlHybridQubit(Device):
         shots: Any = None,
         seed: int | str | None = None,
         dtype: torch.dtype | str = torch.complex128,
+        method: str | None = None,
     ) -> None:
         super().__init__(wires=wires, shots=shots)
+        method = self._default_method if method is None else method
+        if method not in _METHODS:
+            raise ValueError(
+                f"{self.name} method must be one of {', '.join(repr(m) for m in _METHODS)}, got {method!r}. "
+                "'density_matrix' simulates noise channels exactly; 'auto' picks it for tapes that have them."
+            )
         if not isinstance(dtype, torch.dtype):  # "complex64", numpy.complex64, numpy.dtype("complex128")
             try:
                 name = np.dtype(dtype).name
@@ -482,6 +613,7 @@ class QmlHybridQubit(Device):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"seed must be an int, None or 'global', got {seed!r} ({type(seed).__name__}).")
         self._dtype = dtype
+        self._method = method
         self._engine = TorchBackend(dtype=dtype)
         self._generator = torch.Generator()
         self._generator.manual_seed(int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63))
@@ -553,10 +685,11 @@ class QmlHybridQubit(Device):
         program.add_transform(defer_measurements, allow_postselect=False)
         program.add_transform(_split_with_shots)
         program.add_transform(_diagonalize_with_shots)
+        channels = self._method != "statevector"
         program.add_transform(
             _decompose_or_expand_transform,
-            stopping_condition=_supports_operation,
-            target_gates=SUPPORTED_OPERATIONS,
+            stopping_condition=_supports_operation_or_channel if channels else _supports_operation,
+            target_gates=SUPPORTED_OPERATIONS | SUPPORTED_CHANNELS if channels else SUPPORTED_OPERATIONS,
             skip_initial_state_prep=True,  # applied directly: see the module docstring
             device_wires=self.wires,
             name=self.name,
@@ -572,54 +705,73 @@ class QmlHybridQubit(Device):
         """Run every tape on our engine (one batched engine call per broadcast tape)."""
         return tuple(self._execute_tape(tape) for tape in circuits)
 
+    def _uses_density(self, tape: QuantumScript) -> bool:
+        """Whether ``tape`` runs on the density-matrix engine (the method, or ``"auto"`` and a channel in the tape)."""
+        if self._method != "auto":
+            return self._method == "density_matrix"
+        return any(isinstance(op, (qp.operation.Channel, qp.QubitDensityMatrix)) for op in tape.operations)
+
     def _final_state(
-        self, tape: QuantumScript, extra_ops: Sequence[qp.operation.Operator] = ()
+        self, tape: QuantumScript, extra_ops: Sequence[qp.operation.Operator] = (), *, density: bool = False
     ) -> tuple[torch.Tensor, bool]:
-        """Our engine's final state, ``(batch or 1, 2**n)`` over ``n = len(tape.wires)``, and whether it is batched."""
+        """Our engine's final state over ``n = len(tape.wires)`` and whether it is batched.
+
+        The state vector ``(batch or 1, 2**n)``, or with ``density`` the flat density matrix ``(batch or 1, 4**n)``.
+        """
         num_wires = len(tape.wires)
-        prep = _leading_state_prep(tape)
+        prep = _leading_state_prep(tape, density)
         ops = list(tape.operations[1:] if prep is not None else tape.operations)
         if extra_ops:
-            ops = [leaf for op in [*ops, *extra_ops] for leaf in _decompose_to_supported(op)]
+            ops = [leaf for op in [*ops, *extra_ops] for leaf in _decompose_to_supported(op, density)]
         if prep is not None or extra_ops:
             tape = tape.copy(operations=ops)
         translation = tape_to_circuit(tape, max(num_wires, 1))
+        batched = translation.batch_size is not None or (prep is not None and prep.batch_size is not None)
+        if density:
+            initial = None if prep is None else _prepared_density(prep, num_wires, self._dtype)
+            return _evolve_density(translation.circuit, translation.params, initial, self._dtype), batched
         if prep is None:
-            state = self._engine.run(translation.circuit, translation.params, measurement=StateVector())
-            return state, translation.batch_size is not None
+            return self._engine.run(translation.circuit, translation.params, measurement=StateVector()), batched
         initial = _prepared_state(prep, num_wires, self._dtype)
-        state = _evolve(translation.circuit, translation.params, initial, self._dtype)
-        return state, translation.batch_size is not None or prep.batch_size is not None
+        return _evolve(translation.circuit, translation.params, initial, self._dtype), batched
 
     def _execute_tape(self, tape: QuantumScript) -> Any:
         tape = tape.map_to_standard_wires()
         num_wires = len(tape.wires)
+        n = max(num_wires, 1)
+        density = self._uses_density(tape)
         keep_torch = any(isinstance(p, torch.Tensor) for p in tape.get_parameters(trainable_only=False))
         if not tape.shots:
             observables = _pauli_sums(tape.measurements)
             if observables is not None:  # every measurement an expval of Pauli words: one engine call
-                if _leading_state_prep(tape) is None:
-                    translation = tape_to_circuit(tape, max(num_wires, 1))
+                if density:
+                    rho, batched = self._final_state(tape, density=True)
+                    table = density_expectations(rho, n, observables)
+                elif _leading_state_prep(tape) is None:
+                    translation = tape_to_circuit(tape, n)
                     measurement = Expectation(observables)
                     table = self._engine.run(translation.circuit, translation.params, measurement=measurement)
                     batched = translation.batch_size is not None
                 else:
                     state, batched = self._final_state(tape)
-                    table = expectations(state, max(num_wires, 1), observables)
+                    table = expectations(state, n, observables)
                 table = table if batched else table[0]
                 results = tuple(_to_output(table[..., k], keep_torch) for k in range(len(observables)))
                 return results[0] if len(results) == 1 else results
-            state, batched = self._final_state(tape)
-            state = _shape_state(state, num_wires, batched)
-            results = tuple(measure(mp, state, is_state_batched=batched) for mp in tape.measurements)
+            state, batched = self._final_state(tape, density=density)
+            if density:
+                state = _shape_state(state, 2 * num_wires, batched)  # rho as a tensor of 2n row and column axes
+                results = tuple(measure_mixed(mp, state, is_state_batched=batched) for mp in tape.measurements)
+            else:
+                state = _shape_state(state, num_wires, batched)
+                results = tuple(measure(mp, state, is_state_batched=batched) for mp in tape.measurements)
             results = tuple(_to_output(r, keep_torch) for r in results)
             return results[0] if len(results) == 1 else results
 
         diagonalizing = _diagonalizing_gates(tape.measurements)
-        state, batched = self._final_state(tape, diagonalizing)
+        state, batched = self._final_state(tape, diagonalizing, density=density)
         state = state.detach()
-        probs = probabilities(state)
-        n = max(num_wires, 1)
+        probs = density_probabilities(state, n) if density else probabilities(state)
         samples = sample_bits(probs, n, tuple(range(n)), tape.shots.total_shots, self._generator)
         samples = samples[..., :num_wires].cpu().numpy()
         if not batched:
@@ -652,10 +804,10 @@ def _pauli_sums(measurements: Sequence[qp.measurements.MeasurementProcess]) -> t
     return tuple(out) if out else None
 
 
-def _decompose_to_supported(op: qp.operation.Operator) -> list[qp.operation.Operator]:
-    if _supports_operation(op):
+def _decompose_to_supported(op: qp.operation.Operator, density: bool = False) -> list[qp.operation.Operator]:
+    if (_supports_operation_or_channel if density else _supports_operation)(op):
         return [op]
-    return [leaf for sub in op.decomposition() for leaf in _decompose_to_supported(sub)]
+    return [leaf for sub in op.decomposition() for leaf in _decompose_to_supported(sub, density)]
 
 
 def _diagonalizing_gates(measurements: Sequence[qp.measurements.MeasurementProcess]) -> list[qp.operation.Operator]:
@@ -683,3 +835,16 @@ def _to_output(result: Any, keep_torch: bool) -> Any:
     if isinstance(result, torch.Tensor) and not keep_torch:
         return result.detach().cpu().numpy()
     return result
+
+
+class QmlHybridMixed(QmlHybridQubit):
+    """``qp.device("qml_hybrid.mixed", wires=...)``: :class:`QmlHybridQubit` with ``method="density_matrix"``.
+
+    Every tape runs on the density-matrix engine (:mod:`circuits.sim.density`), noise channels or not, as
+    PennyLane's ``default.mixed`` does: ``qp.state()`` and ``qp.density_matrix`` return density matrices, a
+    ``QubitDensityMatrix`` may open the tape, and torch parameters (gate angles and channel strengths alike)
+    backpropagate through the simulation. Arguments as :class:`QmlHybridQubit`.
+    """
+
+    name = "qml_hybrid.mixed"
+    _default_method = "density_matrix"

@@ -19,6 +19,17 @@ Conventions checked against the matrices (tests pin them):
 * ``rxx(theta)`` is ``qp.IsingXX(theta) = exp(-i theta XX / 2)`` (same for ``ryy``, ``rzz``),
   ``pauli_rot(theta)[P]`` is ``qp.PauliRot(theta, P) = exp(-i theta P / 2)``.
 
+Noise channels (:mod:`circuits.ir.channels`) become PennyLane's channels, which mixed-state devices
+(``default.mixed``, ``qml_hybrid.mixed``) simulate; conventions checked against the Kraus operators:
+
+* ``depolarizing(p)`` on one qubit is ``qp.DepolarizingChannel(3/4 * p)``: ours is Qiskit's
+  ``(1 - p) rho + p I / 2``, PennyLane's ``DepolarizingChannel(q)`` applies X, Y, Z each with ``q / 3``.
+* ``amplitude_damping``, ``phase_damping``, ``bit_flip``, ``phase_flip`` are ``qp.AmplitudeDamping``,
+  ``qp.PhaseDamping``, ``qp.BitFlip``, ``qp.PhaseFlip`` with the same parameter.
+* ``thermal_relaxation(t1, t2, time, p1)`` is ``qp.ThermalRelaxationError(p1, t1, t2, time)``.
+* ``kraus``, ``pauli_channel`` and the two-qubit ``depolarizing`` are ``qp.QubitChannel`` of our Kraus
+  operators (torch tensors when a parameter is one, so ``default.mixed`` differentiates through them).
+
 Example:
     >>> import pennylane as qp
     >>> from circuits import Circuit, ParameterVector, Z
@@ -39,7 +50,8 @@ import numpy as np
 import pennylane as qp
 import torch
 
-from circuits.errors import BindingError, UnsupportedChannelError
+from circuits.errors import BindingError
+from circuits.ir.channels import CHANNELS, channel_kraus
 from circuits.ir.circuit import Circuit
 from circuits.ir.gates import PauliLabel, gate_matrix, gate_spec
 from circuits.ir.observables import Observable, PauliSum, Projector
@@ -73,6 +85,36 @@ def _matrix_of(op: Operation, params: Sequence[Scalar]) -> np.ndarray | torch.Te
 
 def _unitary(wires: list[int], params: list[Scalar], op: Operation) -> list[qp.operation.Operator]:
     return [qp.QubitUnitary(_matrix_of(op, params), wires=wires)]
+
+
+def _kraus_of(op: Operation, params: Sequence[Scalar]) -> list[np.ndarray] | torch.Tensor:
+    """Our Kraus operators of a channel at numeric ``params``.
+
+    A list of arrays, or one ``(K, d, d)`` tensor (keeping autograd history) when a parameter is a tensor.
+    """
+    differentiable = any(isinstance(p, torch.Tensor) for p in params)
+    if params:
+        values = torch.stack([torch.as_tensor(p, dtype=torch.float64).reshape(()) for p in params])
+    else:
+        values = torch.zeros(0, dtype=torch.float64)
+    kraus = channel_kraus(op.name, values, op.data, op.num_qubits)
+    return kraus if differentiable else list(kraus.detach().numpy())
+
+
+def _qubit_channel(wires: list[int], params: list[Scalar], op: Operation) -> list[qp.operation.Operator]:
+    return [qp.QubitChannel(_kraus_of(op, params), wires=wires)]
+
+
+def _depolarizing(wires: list[int], params: list[Scalar], op: Operation) -> list[qp.operation.Operator]:
+    # ours (Qiskit's): (1 - p) rho + p I / 2 = X, Y, Z each with p / 4; PennyLane's q: each with q / 3.
+    if len(wires) != 1:
+        return _qubit_channel(wires, params, op)
+    return [qp.DepolarizingChannel(0.75 * params[0], wires=wires)]
+
+
+def _thermal_relaxation(wires: list[int], params: list[Scalar], op: Operation) -> list[qp.operation.Operator]:
+    t1, t2, time, excited = params
+    return [qp.ThermalRelaxationError(excited, t1, t2, time, wires=wires)]
 
 
 def _fixed(cls: Callable[..., qp.operation.Operator]) -> _Builder:
@@ -217,9 +259,18 @@ _BUILDERS: dict[str, _Builder] = {
     "pauli_rot": _pauli_rot,
     "evolution": _unitary,
     "unitary": _unitary,
+    # noise channels
+    "depolarizing": _depolarizing,
+    "amplitude_damping": _param(qp.AmplitudeDamping),
+    "phase_damping": _param(qp.PhaseDamping),
+    "bit_flip": _param(qp.BitFlip),
+    "phase_flip": _param(qp.PhaseFlip),
+    "pauli_channel": _qubit_channel,
+    "thermal_relaxation": _thermal_relaxation,
+    "kraus": _qubit_channel,
 }
-"""Gate name to a builder ``f(wires, numeric params, operation) -> [PennyLane operators]``.
-Registered gates missing here fall back to ``qp.QubitUnitary`` of their matrix."""
+"""Gate or channel name to a builder ``f(wires, numeric params, operation) -> [PennyLane operators]``.
+Registered gates missing here fall back to ``qp.QubitUnitary`` of their matrix, channels to ``qp.QubitChannel``."""
 
 
 def _coerce_values(circuit: Circuit, values: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -267,20 +318,23 @@ def operation_to_pennylane(op: Operation, params: Sequence[Scalar]) -> list[qp.o
         params: one number or 0-d tensor per gate parameter.
 
     Returns:
-        Operators on wires ``op.qubits`` whose product (in order) equals the operation's matrix.
+        Operators on wires ``op.qubits`` whose product (in order) equals the operation's matrix; for a noise
+        channel, PennyLane's channel (see the module docstring).
+
+    Raises:
+        InvalidChannelError: a channel parameter out of its range (a probability outside ``[0, 1]`` ...).
     """
-    if op.is_channel:
-        raise UnsupportedChannelError(
-            f"Noise channel {op.name!r} on qubits {op.qubits} has no conversion to PennyLane here. Simulate noisy "
-            "circuits on TorchBackend(method='density_matrix') or AerBackend, or run the noiseless circuit "
-            "(a circuits.noise.NoiseModel on the backend adds the noise)."
-        )
-    gate_spec(op.name)  # raises UnknownGateError for names outside the registry
     params = list(params)
+    if op.is_channel:
+        if params:  # our range checks and messages, before PennyLane's
+            values = torch.tensor([[float(torch.as_tensor(p).detach()) for p in params]], dtype=torch.float64)
+            CHANNELS[op.name].check_values(values, op.num_qubits)
+    else:
+        gate_spec(op.name)  # raises UnknownGateError for names outside the registry
     like = next((p for p in params if isinstance(p, torch.Tensor)), None)
     if like is not None:  # one parameter type per operator: PennyLane mixes floats and tensors poorly
         params = [p if isinstance(p, torch.Tensor) else torch.tensor(p, dtype=like.dtype) for p in params]
-    builder = _BUILDERS.get(op.name, _unitary)
+    builder = _BUILDERS.get(op.name, _qubit_channel if op.is_channel else _unitary)
     with qp.QueuingManager.stop_recording():
         return builder(list(op.qubits), params, op)
 

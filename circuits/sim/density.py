@@ -384,8 +384,9 @@ def simulate_density(
     batch_size: int,
     dtype: torch.dtype,
     device: torch.device,
+    initial: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Final density matrices from ``|0...0><0...0|``, flat.
+    """Final density matrices from ``|0...0><0...0|`` (or ``initial``), flat.
 
     Args:
         circuit: the circuit, gates and channels.
@@ -393,6 +394,8 @@ def simulate_density(
         batch_size: number of bindings.
         dtype: ``torch.complex64`` or ``torch.complex128``.
         device: where the density matrices live.
+        initial: flat density matrices to start from, ``(1 or batch_size, 4**num_qubits)`` (a prepared
+            state, under autograd); ``None`` for ``|0...0><0...0|``.
 
     Shape:
         Returns ``(batch_size, 4**num_qubits)``; ``.view(batch_size, 2**n, 2**n)`` is ``rho``.
@@ -402,14 +405,19 @@ def simulate_density(
         InvalidChannelError: a bound noise-channel parameter is out of its range.
     """
     n = circuit.num_qubits
-    batched = any(v.shape[0] != 1 for v in values.values())
+    batched = any(v.shape[0] != 1 for v in values.values()) or (initial is not None and initial.shape[0] != 1)
     rows = batch_size if batched else 1
     check_density_memory(n, rows, dtype.itemsize, device)
     real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
     plan = compile_density_plan(circuit)
     operands = plan.operands(values, rows, real_dtype, device)
-    rho = torch.zeros(rows, 4**n, dtype=dtype, device=device)
-    rho[:, 0] = 1
+    if initial is None:
+        rho = torch.zeros(rows, 4**n, dtype=dtype, device=device)
+        rho[:, 0] = 1
+    else:  # rows then columns -> interleaved (r0, c0, r1, c1, ...)
+        order_in = (0, *(v for q in range(n) for v in (1 + q, 1 + n + q)))
+        rho = initial.to(dtype=dtype, device=device).expand(rows, 4**n)
+        rho = rho.reshape(rows, *([2] * (2 * n))).permute(order_in).reshape(rows, 4**n)
     for block, operand in zip(plan.blocks, operands, strict=True):
         if block.lifted:
             rho = apply_matrix(rho, operand, tuple(v for q in block.qubits for v in (2 * q, 2 * q + 1)), 2 * n)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from circuits import Z
+from circuits import Circuit, Z
 from circuits.backend import Backend
+from circuits.ir.observables import Observable
 from circuits.library import data_reuploading
 from qml.layers import QuantumLayer
 from qml.layers.init import seeded_linear
@@ -31,6 +33,10 @@ class HybridClassifier(nn.Module):
         num_layers: re-uploading layers of the circuit.
         backend: where the circuit runs.
         generator: draws every initial weight (classical and quantum), so a seed fixes the model.
+        circuit: the quantum layer's circuit, with the vectors ``x`` (``num_qubits`` inputs) and ``w``;
+            ``None``: ``data_reuploading(num_qubits, num_layers)``. (The same circuit in a device's native
+            gates, say; ``num_layers`` is then only recorded.)
+        observables: the ``num_qubits`` outputs of the quantum layer; ``None``: ``Z`` on every qubit.
 
     Shape:
         - Input: ``(batch_size, num_features)``.
@@ -45,11 +51,17 @@ class HybridClassifier(nn.Module):
         num_layers: int,
         backend: Backend,
         generator: torch.Generator,
+        *,
+        circuit: Circuit | None = None,
+        observables: Sequence[Observable] | None = None,
     ) -> None:
         super().__init__()
         self.encoder = seeded_linear(num_features, num_qubits, generator)
-        circuit = data_reuploading(num_qubits, num_layers, inputs="x", weights="w")
-        self.quantum = QuantumLayer(circuit, [Z(i) for i in range(num_qubits)], backend, generator=generator)
+        if circuit is None:
+            circuit = data_reuploading(num_qubits, num_layers, inputs="x", weights="w")
+        if observables is None:
+            observables = [Z(i) for i in range(num_qubits)]
+        self.quantum = QuantumLayer(circuit, list(observables), backend, generator=generator)
         self.head = seeded_linear(num_qubits, num_classes, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

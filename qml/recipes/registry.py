@@ -26,7 +26,7 @@ class UnknownRecipeError(KeyError):
 
 def _shipped() -> tuple[Recipe, ...]:
     """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
-    from qml.recipes import basic, hnn, images, kan, lstm, qrnn, reservoir
+    from qml.recipes import basic, hnn, images, kan, lstm, noisy, qrnn, reservoir
 
     return (
         *basic.RECIPES,
@@ -36,6 +36,7 @@ def _shipped() -> tuple[Recipe, ...]:
         *reservoir.RECIPES,
         *images.RECIPES,
         *hnn.RECIPES,
+        *noisy.RECIPES,
     )
 
 

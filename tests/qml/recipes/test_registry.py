@@ -23,7 +23,7 @@ SHIPPED = [
     "hamemb-digits", "hamemb-mnist", "hnn-pendulum", "hnn-spring", "hnn-spring-qkan", "hnn-two-body",
     "hqkan-lstm-bessel", "hqkan-lstm-damped", "hqkan-lstm-narma", "lstm-bessel", "lstm-damped", "lstm-narma",
     "lstm-reservoir-bessel", "lstm-reservoir-damped", "lstm-reservoir-narma",
-    "mlp-expsin", "mlp-sinc20", "qcnn-digits", "qcnn-mnist",
+    "mlp-expsin", "mlp-sinc20", "noisy-classifier", "qcnn-digits", "qcnn-mnist",
     "qgru-bessel", "qgru-damped", "qgru-narma", "qgru-reservoir-bessel", "qgru-reservoir-damped",
     "qgru-reservoir-narma",
     "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
