@@ -31,6 +31,7 @@ from torch import nn
 
 from qml.physics.autodiff import derivative
 from qml.physics.domain import Domain
+from qml.physics.pinn import one_per_point
 
 __all__ = ["AllenCahn", "PeriodicPINN", "SpaceTimeSolution"]
 
@@ -96,9 +97,7 @@ class AllenCahn:
 
     def residual(self, model: nn.Module, points: torch.Tensor) -> torch.Tensor:
         """``u_t - D u_xx + R (u^3 - u)`` at ``points`` ``(N, 2)`` (columns ``t, x``), ``(N,)``."""
-        u = model(points)
-        if u.ndim == 2 and u.shape[1] == 1:
-            u = u[:, 0]
+        u = one_per_point(model(points), len(points), "the Allen-Cahn model")
         u_t = derivative(u, points, 0)
         u_xx = derivative(u, points, 1, order=2)
         return u_t - self.diffusion * u_xx + self.reaction * (u.pow(3) - u)
@@ -217,14 +216,7 @@ class PeriodicPINN(nn.Module):
         t_hat = (t - t0) / (t1 - t0)
         phase = ((2.0 * (x - x0) / (x1 - x0) - 1.0)[:, None]) * self.frequencies.to(points.dtype)
         features = torch.cat([t_hat[:, None], torch.cos(phase), torch.sin(phase)], dim=1)
-        values = self.body(features)
-        if values.ndim == 2 and values.shape[1] == 1:
-            values = values[:, 0]
-        if values.shape != t.shape:
-            raise ValueError(
-                f"the body of a PeriodicPINN must return one value per point, shape ({len(t)},) or ({len(t)}, 1), "
-                f"got {tuple(values.shape)}."
-            )
+        values = one_per_point(self.body(features), len(t), "the body of a PeriodicPINN")
         if self.initial is None:
             return values
         return self.initial(x) + t_hat * values

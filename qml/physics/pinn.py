@@ -29,7 +29,7 @@ from qml.physics.causal import CausalWeighting
 from qml.physics.domain import Domain
 from qml.training.losses import ModelLoss
 
-__all__ = ["Condition", "Constraint", "Normalisation", "PINNLoss", "Residual", "unwrap"]
+__all__ = ["Condition", "Constraint", "Normalisation", "PINNLoss", "Residual", "one_per_point", "unwrap"]
 
 Residual = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 """``residual(model, points) -> (N,)``: the equation's residual at each point (``points`` is ``(N, d)``
@@ -47,17 +47,24 @@ def _check_weight(owner: str, weight: float) -> float:
     return float(weight)
 
 
-def _scalar_outputs(model: nn.Module, points: torch.Tensor, owner: str) -> torch.Tensor:
-    """``model(points)`` as ``(N,)``; a clear error for any other output shape."""
-    values = model(points)
+def one_per_point(values: torch.Tensor, count: int, owner: str) -> torch.Tensor:
+    """``values`` as ``(count,)``, accepting ``(count, 1)``; a clear error for any other shape.
+
+    Raises:
+        ValueError: not one value per point (names ``owner``, the expected and the given shapes).
+    """
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    if values.shape != (points.shape[0],):
+    if values.shape != (count,):
         raise ValueError(
-            f"{owner} needs a model with one value per point, shape ({points.shape[0]},) or "
-            f"({points.shape[0]}, 1), got {tuple(values.shape)}."
+            f"{owner} must return one value per point, shape ({count},) or ({count}, 1), got {tuple(values.shape)}."
         )
     return values
+
+
+def _scalar_outputs(model: nn.Module, points: torch.Tensor, owner: str) -> torch.Tensor:
+    """``model(points)`` as ``(N,)``."""
+    return one_per_point(model(points), points.shape[0], f"the model of {owner}")
 
 
 class Constraint(abc.ABC):

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from qml.training.plots import _check_png_path, _new_figure, _save
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["plot_causal_weights", "plot_space_time", "plot_wavefunction"]
+
+
+def _written(fig: Figure, path: Path, dpi: int) -> Path:
+    """Save ``fig`` as the PNG ``path`` and release it."""
+    try:
+        return _save(fig, path, dpi)
+    finally:
+        fig.clear()
 
 
 def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -60,10 +72,7 @@ def plot_wavefunction(
     bottom.legend(loc="upper right")
     if title:
         top.set_title(title)
-    try:
-        return _save(fig, path, dpi)
-    finally:
-        fig.clear()
+    return _written(fig, path, dpi)
 
 
 def plot_space_time(
@@ -106,10 +115,7 @@ def plot_space_time(
     axes[1, 1].grid(True, which="both", alpha=0.3)
     if title:
         fig.suptitle(title)
-    try:
-        return _save(fig, path, dpi)
-    finally:
-        fig.clear()
+    return _written(fig, path, dpi)
 
 
 def plot_causal_weights(
@@ -155,7 +161,4 @@ def plot_causal_weights(
     right.legend(loc="lower left")
     if title:
         fig.suptitle(title)
-    try:
-        return _save(fig, path, dpi)
-    finally:
-        fig.clear()
+    return _written(fig, path, dpi)

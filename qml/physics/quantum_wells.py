@@ -122,10 +122,7 @@ def square_well(depth: float, width: float, domain: Domain | tuple[float, float]
     Raises:
         ValueError: ``depth`` or ``width`` not positive and finite, or ``width`` not below the box's length.
     """
-    box = _box(domain)
-    depth, width = _positive("square_well", "depth", depth), _positive("square_well", "width", width)
-    _fits("square_well", width, box)
-    return SquarePotential("finite well", box, width, 0.0, depth)
+    return _square("square_well", "depth", depth, width, domain, inner_is_step=False)
 
 
 def square_barrier(height: float, width: float, domain: Domain | tuple[float, float] = (0.0, 1.0)) -> SquarePotential:
@@ -134,16 +131,20 @@ def square_barrier(height: float, width: float, domain: Domain | tuple[float, fl
     Raises:
         ValueError: ``height`` or ``width`` not positive and finite, or ``width`` not below the box's length.
     """
+    return _square("square_barrier", "height", height, width, domain, inner_is_step=True)
+
+
+def _square(
+    owner: str, name: str, step: float, width: float, domain: Domain | tuple[float, float], *, inner_is_step: bool
+) -> SquarePotential:
     box = _box(domain)
-    height, width = _positive("square_barrier", "height", height), _positive("square_barrier", "width", width)
-    _fits("square_barrier", width, box)
-    return SquarePotential("barrier", box, width, height, 0.0)
-
-
-def _fits(owner: str, width: float, box: Domain) -> None:
+    step, width = _positive(owner, name, step), _positive(owner, "width", width)
     ((low, high),) = box.bounds
     if width >= high - low:
         raise ValueError(f"{owner} width must be below the length of the box {box} ({high - low:g}), got {width:g}.")
+    if inner_is_step:
+        return SquarePotential("barrier", box, width, step, 0.0)
+    return SquarePotential("finite well", box, width, 0.0, step)
 
 
 def infinite_well_ground_state(x: torch.Tensor, domain: Domain | tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:

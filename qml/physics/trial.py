@@ -32,6 +32,7 @@ from circuits.library import data_reuploading
 from qml.layers.init import seeded_linear
 from qml.layers.quantum_layer import QuantumLayer
 from qml.physics.domain import Domain
+from qml.physics.pinn import one_per_point
 
 __all__ = ["DirichletTrial", "reuploading_body", "tanh_mlp"]
 
@@ -84,14 +85,7 @@ class DirichletTrial(nn.Module):
             raise ValueError(f"DirichletTrial expects points of shape (N, 1), got {tuple(points.shape)}.")
         x = points[:, 0]
         scaled = 2.0 * (points - self.low) / (self.high - self.low) - 1.0
-        values = self.body(scaled)
-        if values.ndim == 2 and values.shape[1] == 1:
-            values = values[:, 0]
-        if values.shape != x.shape:
-            raise ValueError(
-                f"the body of a DirichletTrial must return one value per point, shape ({len(x)},) or "
-                f"({len(x)}, 1), got {tuple(values.shape)}."
-            )
+        values = one_per_point(self.body(scaled), len(x), "the body of a DirichletTrial")
         return self.envelope_values(x) * values
 
 

@@ -26,9 +26,11 @@ class UnknownRecipeError(KeyError):
 
 def _shipped() -> tuple[Recipe, ...]:
     """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
-    from qml.recipes import basic, images, kan, lstm, qrnn, reservoir
+    from qml.recipes import basic, images, kan, lstm, pinn, qrnn, reservoir
 
-    return (*basic.RECIPES, *kan.RECIPES, *lstm.RECIPES, *qrnn.RECIPES, *reservoir.RECIPES, *images.RECIPES)
+    return (
+        *basic.RECIPES, *kan.RECIPES, *lstm.RECIPES, *qrnn.RECIPES, *reservoir.RECIPES, *images.RECIPES, *pinn.RECIPES,
+    )  # fmt: skip
 
 
 _catalogue: dict[str, Recipe] = {}

@@ -84,7 +84,7 @@ def test_the_reference_converges_in_modes_and_steps():
     finer_time = problem.reference(num_modes=512, time_step=5e-4, num_times=11, num_points=256)
     finer_space = problem.reference(num_modes=1024, time_step=1e-3, num_times=11, num_points=256)
     assert (base.u - finer_time.u).abs().max() < 1e-9
-    assert (base.u - finer_space.u).norm() / finer_space.u.norm() < 1e-5
+    assert (base.u - finer_space.u).norm() / finer_space.u.norm() < 3e-5
     assert (base.u - finer_space.u).abs().max() < 5e-4
     assert base.points().shape == (11 * 256, 2)
 
