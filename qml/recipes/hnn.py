@@ -57,7 +57,7 @@ from qml.physics.energy import EnergyRollout, energy_rollout
 from qml.physics.errors import IntegrationError
 from qml.physics.hnn import HNN, baseline_mlp, hamiltonian_mlp
 from qml.physics.integrators import model_field
-from qml.physics.plots import plot_rollout
+from qml.physics.rollout_plots import plot_rollout
 from qml.recipes.recipe import Experiment, Recipe, RecipeOptions, Report
 from qml.training.evaluate import predict
 

@@ -26,7 +26,7 @@ class UnknownRecipeError(KeyError):
 
 def _shipped() -> tuple[Recipe, ...]:
     """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
-    from qml.recipes import basic, hnn, images, kan, lstm, noisy, qrnn, reservoir
+    from qml.recipes import basic, hnn, images, kan, lstm, noisy, pinn, qrnn, reservoir
 
     return (
         *basic.RECIPES,
@@ -37,6 +37,7 @@ def _shipped() -> tuple[Recipe, ...]:
         *images.RECIPES,
         *hnn.RECIPES,
         *noisy.RECIPES,
+        *pinn.RECIPES,
     )
 
 
