@@ -13,8 +13,8 @@
   barriers and their exact and finite-difference references; :class:`AllenCahn` and :class:`PeriodicPINN`,
   the time-dependent showcase of causal training (Wang, Sankaran, Perdikaris 2022).
 
-``tanh_mlp`` here is the HNN reference code's MLP (orthogonal weights); the PINN bodies' default-initialised
-one is :func:`qml.physics.trial.tanh_mlp`.
+Two MLPs: :func:`orthogonal_tanh_mlp` is the HNN reference code's (orthogonal weights, no output bias);
+:func:`tanh_mlp` is the PINN bodies' (PyTorch's default ranges, any dtype).
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from qml.physics.causal import CausalWeighting
 from qml.physics.domain import Domain
 from qml.physics.energy import EnergyRollout, energy_rollout
 from qml.physics.errors import IntegrationError, PhysicsError
-from qml.physics.hnn import HNN, baseline_mlp, canonical_matrix, hamiltonian_mlp, symplectic_gradient, tanh_mlp
+from qml.physics.hnn import (
+    HNN,
+    baseline_mlp,
+    canonical_matrix,
+    hamiltonian_mlp,
+    orthogonal_tanh_mlp,
+    symplectic_gradient,
+)
 from qml.physics.integrators import model_field, numpy_field, solve_ivp_rollout, stormer_verlet
 from qml.physics.pinn import Condition, Constraint, Normalisation, PINNLoss, Residual
 from qml.physics.quantum_wells import (
@@ -39,7 +46,7 @@ from qml.physics.quantum_wells import (
     square_well,
 )
 from qml.physics.schrodinger import SchrodingerPINN, SchrodingerResidual, check_potential, schrodinger_loss
-from qml.physics.trial import DirichletTrial, reuploading_body
+from qml.physics.trial import DirichletTrial, reuploading_body, tanh_mlp
 
 __all__ = [
     "AllenCahn",
@@ -74,6 +81,7 @@ __all__ = [
     "infinite_well_ground_state",
     "model_field",
     "numpy_field",
+    "orthogonal_tanh_mlp",
     "reuploading_body",
     "schrodinger_loss",
     "solve_ivp_rollout",

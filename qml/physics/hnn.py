@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-__all__ = ["HNN", "baseline_mlp", "canonical_matrix", "hamiltonian_mlp", "symplectic_gradient", "tanh_mlp"]
+__all__ = ["HNN", "baseline_mlp", "canonical_matrix", "hamiltonian_mlp", "symplectic_gradient", "orthogonal_tanh_mlp"]
 
 _SCALAR_FIX = (
     "a Hamiltonian network must return one energy per sample. End it with a layer of one output "
@@ -176,7 +176,7 @@ class HNN(nn.Module):
             )
 
 
-def tanh_mlp(width: Sequence[int], *, generator: torch.Generator | None = None) -> nn.Sequential:
+def orthogonal_tanh_mlp(width: Sequence[int], *, generator: torch.Generator | None = None) -> nn.Sequential:
     """The reference code's MLP: ``Linear -> tanh -> ... -> Linear``, orthogonal weights, no bias on the last layer.
 
     ``nn_models.MLP`` of ``greydanus/hamiltonian-nn``: weights initialised by
@@ -192,7 +192,7 @@ def tanh_mlp(width: Sequence[int], *, generator: torch.Generator | None = None) 
     """
     width = list(width)
     if len(width) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in width):
-        raise ValueError(f"tanh_mlp needs at least two positive int widths [d_in, ..., d_out], got {width}.")
+        raise ValueError(f"orthogonal_tanh_mlp needs at least two positive int widths [d_in, ..., d_out], got {width}.")
     layers: list[nn.Module] = []
     pairs = list(itertools.pairwise(width))
     for index, (fan_in, fan_out) in enumerate(pairs):
@@ -222,7 +222,7 @@ def hamiltonian_mlp(
         generator: the randomness of the initial weights.
     """
     _check_dim(dim)
-    return tanh_mlp([dim, *([hidden] * (layers - 1)), 1], generator=generator)
+    return orthogonal_tanh_mlp([dim, *([hidden] * (layers - 1)), 1], generator=generator)
 
 
 def baseline_mlp(
@@ -237,7 +237,7 @@ def baseline_mlp(
         generator: the randomness of the initial weights.
     """
     _check_dim(dim)
-    return tanh_mlp([dim, *([hidden] * (layers - 1)), dim], generator=generator)
+    return orthogonal_tanh_mlp([dim, *([hidden] * (layers - 1)), dim], generator=generator)
 
 
 def _check_dim(dim: int) -> None:

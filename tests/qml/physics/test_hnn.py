@@ -15,7 +15,7 @@ from circuits import Circuit, ParameterVector, TorchBackend, Z
 from circuits.library import reuploading_hea
 from qml.kan import QKAN
 from qml.layers import QuantumLayer
-from qml.physics import HNN, baseline_mlp, canonical_matrix, hamiltonian_mlp, symplectic_gradient, tanh_mlp
+from qml.physics import HNN, baseline_mlp, canonical_matrix, hamiltonian_mlp, orthogonal_tanh_mlp, symplectic_gradient
 
 DOUBLE = torch.float64
 
@@ -116,7 +116,7 @@ def _check_weight_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, e
 
 
 def test_the_loss_gradient_through_an_mlp_hamiltonian_matches_finite_differences():
-    model = HNN(tanh_mlp([2, 5, 5, 1], generator=torch.Generator().manual_seed(3))).double()
+    model = HNN(orthogonal_tanh_mlp([2, 5, 5, 1], generator=torch.Generator().manual_seed(3))).double()
     x, y = _points(6, 2, seed=4), _points(6, 2, seed=5)
     assert _check_weight_gradient(model, x, y) == 2 * 5 + 5 + 5 * 5 + 5 + 5
 
