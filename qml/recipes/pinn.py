@@ -75,8 +75,9 @@ def _well_body(quantum: bool, options: RecipeOptions, generator: torch.Generator
 
     if quantum:
         layers = 2 if options.quick else 4
-        body = reuploading_body(layers, _quantum_backend(options.backend), generator=generator, dtype=torch.float64)
-        return body, f"1-qubit data re-uploading circuit, {layers} layers, trainable input scaling, a <Z0> + c"
+        backend = _quantum_backend(options.backend)
+        body = reuploading_body(layers, backend, generator=generator, dtype=torch.float64)
+        return body, f"1-qubit re-uploading circuit, {layers} layers, input scaling, a <Z0> + c, on {backend!r}"
     width = [1, 8, 1] if options.quick else [1, 32, 32, 1]
     return tanh_mlp(width, generator=generator, dtype=torch.float64), f"tanh MLP {width}"
 
