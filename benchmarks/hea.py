@@ -10,8 +10,9 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/hea.py --check [--tq-python PATH]
     .venv/bin/python benchmarks/hea.py --quick
-    .venv/bin/python benchmarks/hea.py --out results.json --markdown results.md [--tq-python PATH]
+    .venv/bin/python benchmarks/hea.py --out results.json --markdown results.md [--tq-python PATH] [--tune]
     .venv/bin/python benchmarks/hea.py --profile 12,64 [--profile-diff adjoint]
+    .venv/bin/python benchmarks/hea.py --ab --threads 1 --max-reps 5 [--sizes 8,12,16 --batches 1,64]
 
 This file imports only the standard library at the top, so the TorchQuantum environment can run
 its workers (``--worker``) too.
@@ -202,13 +203,103 @@ def worker_bandwidth(spec: dict[str, Any]) -> dict[str, Any]:
     return {"torch_copy_GBps": 2 * nbytes / med / 1e9, "buffer_MiB": 256, "reps": len(times), "median_s": med}
 
 
+def worker_tuning(spec: dict[str, Any]) -> dict[str, Any]:
+    """The engine's tuning as the timing workers see it (same threads): measured now with ``spec["tune"]``."""
+    import torch
+
+    from circuits.sim import tuning
+
+    torch.set_num_threads(spec["threads"])
+    if spec.get("tune"):
+        report = tuning.tune([torch.complex64])
+        report.pop("times")
+        report["chunk_times"] = {str(k): v for k, v in report["chunk_times"].items()}
+    else:
+        report = tuning.current_choices(torch.complex64)
+    report["enabled"] = tuning.enabled()
+    from circuits.sim import native
+
+    report["native"] = {"enabled": native.enabled(), "available": native.available()}
+    if native._state.get("error") is not None:
+        report["native"]["error"] = str(native._state["error"])[:300]
+    return report
+
+
+def worker_ab(spec: dict[str, Any]) -> dict[str, Any]:
+    """Ours with the compiled layer kernel on and off, interleaved in one process (forward without autograd,
+    backprop and adjoint iterations); fastest and median per variant. With one thread the clock is the
+    thread's CPU time (what other jobs on a shared machine take is not counted), else wall time."""
+    import torch
+    from _peers import PEERS
+
+    torch.set_num_threads(spec["threads"])
+    x, w = _inputs(spec["n"], spec["batch"], spec["layers"], spec["seed"])
+    default = PEERS["ours"](spec["n"], spec["layers"], x, w)
+    adjoint = PEERS["ours_adjoint"](spec["n"], spec["layers"], x, w)
+
+    def forward() -> None:
+        with torch.no_grad():
+            default.forward()
+
+    calls = {
+        (name, switch): fn
+        for switch in ("off", "on")
+        for name, fn in (("fwd", forward), ("backprop", default.step), ("adjoint", adjoint.step))
+    }
+    clock = time.thread_time if spec["threads"] == 1 else time.perf_counter
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in calls}
+    for rep in range(spec["reps"] + 1):
+        for (name, switch), fn in calls.items():
+            os.environ["QML_HYBRID_NATIVE"] = switch
+            t0 = clock()
+            fn()
+            if rep:  # the first round warms up (and builds the kernel)
+                times[(name, switch)].append(clock() - t0)
+    from circuits.sim import native
+
+    return {
+        "clock": "thread CPU time" if spec["threads"] == 1 else "wall",
+        "native_available": native.available(),
+        "times": {f"{name} {switch}": [min(v), statistics.median(v)] for (name, switch), v in times.items()},
+    }
+
+
+def run_ab(args: argparse.Namespace) -> int:
+    """``--ab``: the compiled layer kernel on against off, per point, printed as a markdown table."""
+    print(f"# ours, compiled layer kernel off / on, {args.threads} thread(s); ms, fastest (median) of {args.max_reps}")
+    columns = [f"{name} {part}" for name in ("fwd", "backprop", "adjoint") for part in ("off", "on", "x")]
+    print("| n | B | " + " | ".join(columns) + " |")
+    print("|---:|---:|" + "---:|" * len(columns))
+    for n in (int(v) for v in args.sizes.split(",")):
+        for batch in (int(v) for v in args.batches.split(",")):
+            spec = {"mode": "ab", "n": n, "batch": batch, "layers": args.layers, "seed": args.seed}
+            spec.update(threads=args.threads, reps=args.max_reps)
+            rec = run_worker(sys.executable, spec, args)
+            if "error" in rec:
+                print(f"| {n} | {batch} | {rec['error']} |")
+                continue
+            cells = []
+            for name in ("fwd", "backprop", "adjoint"):
+                (off, off_med), (on, on_med) = rec["times"][f"{name} off"], rec["times"][f"{name} on"]
+                cells += [f"{off * 1e3:.3g} ({off_med * 1e3:.3g})", f"{on * 1e3:.3g} ({on_med * 1e3:.3g})"]
+                cells.append(f"{off / on:.2f}")
+            print(f"| {n} | {batch} | " + " | ".join(cells) + " |", flush=True)
+    return 0
+
+
 def worker_main(spec_json: str, modes: dict[str, Any] | None = None) -> None:
     """Run one worker ``mode`` of ``modes`` (default this file's) and print its ``RESULT`` line.
 
     Any exception becomes ``{"error": ...}``, so the parent records the point instead of failing.
     """
     spec = json.loads(spec_json)
-    modes = modes or {"time": worker_time, "check": worker_check, "bandwidth": worker_bandwidth}
+    modes = modes or {
+        "time": worker_time,
+        "check": worker_check,
+        "bandwidth": worker_bandwidth,
+        "tuning": worker_tuning,
+        "ab": worker_ab,
+    }
     try:
         rec = modes[spec["mode"]](spec)
     except MemoryError as exc:
@@ -413,6 +504,9 @@ def run_bench(args: argparse.Namespace, peers: list[str]) -> dict[str, Any]:
             bw["torch_copy_GBps"] = 18.9
     gbps = meta["bandwidth"]["torch_copy_GBps"]
     print(f"copy bandwidth (torch copy_, 256 MiB, read+write): {gbps:.1f} GB/s", flush=True)
+    if args.tune:
+        meta["tuning"] = run_worker(sys.executable, {"mode": "tuning", "threads": args.threads, "tune": True}, args)
+        print(f"engine tuned in {meta['tuning'].get('seconds', float('nan')):.1f} s", flush=True)
     points = []
     for n in sizes:
         for batch in batches:
@@ -439,8 +533,46 @@ def run_bench(args: argparse.Namespace, peers: list[str]) -> dict[str, Any]:
                 rec.update({"peer": peer, "n": n, "batch": batch, "layers": args.layers})
                 points.append(rec)
                 print("  " + _progress_line(rec), flush=True)
+    if "tuning" not in meta:  # what the workers measured at first use (or found saved)
+        meta["tuning"] = run_worker(sys.executable, {"mode": "tuning", "threads": args.threads}, args)
     meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     return {"meta": meta, "points": points}
+
+
+def tuning_markdown(report: dict[str, Any] | None) -> list[str]:
+    """The engine's tuning (complex64) as a markdown section: the chunk size and the choices off the built-in rules."""
+    if not report:
+        return []
+    out = ["", "## Engine tuning (complex64)", ""]
+    if "error" in report:
+        return [*out, f"not available: {report['error']}"]
+    m = report["machine"]
+    out.append(
+        f"Machine key: {m['cpu']}, {m['cores']} cores, {m['threads']} torch threads, torch {m['torch']}. "
+        f"File: `{report.get('path')}`. Tuning {'on' if report.get('enabled', True) else 'OFF (built-in rules)'}."
+    )
+    chunk = report.get("chunk_bytes")
+    out.append("")
+    out.append(f"Batch chunk: {'built-in 8 MiB (not measured)' if chunk is None else f'{chunk >> 20} MiB'}.")
+    state = report.get("native", {})
+    if not state.get("enabled", True):
+        out.append("Compiled layer kernel: off (QML_HYBRID_NATIVE=off).")
+    elif state.get("available"):
+        out.append("Compiled layer kernel: built; layers run on it where the choices below (or the built-in rule) say.")
+    elif state:
+        out.append(f"Compiled layer kernel: not available ({state.get('error', 'unknown')}); torch kernels only.")
+    kernels, fallbacks = report.get("kernels", {}), report.get("fallbacks", {})
+    if isinstance(kernels.get("complex64"), dict):  # a tune() report holds every dtype
+        kernels, fallbacks = kernels["complex64"], fallbacks["complex64"]
+    differ = {key: choice for key, choice in kernels.items() if fallbacks.get(key) != choice}
+    out.append(
+        f"Kernel choices measured: {len(kernels)} of {len(fallbacks)} call shapes; {len(differ)} differ from "
+        "the built-in rules" + (":" if differ else ".")
+    )
+    if differ:
+        out += ["", "| call shape | tuned | built-in |", "|---|---|---|"]
+        out += [f"| {key} | {choice} | {fallbacks.get(key, '-')} |" for key, choice in sorted(differ.items())]
+    return out
 
 
 def _ms(rec: dict[str, Any], key: str) -> float | None:
@@ -527,6 +659,7 @@ def to_markdown(data: dict[str, Any]) -> str:
     by_point: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for p in points:
         by_point.setdefault((p["n"], p["batch"]), []).append(p)
+    out += tuning_markdown(meta.get("tuning"))
 
     out += ["", "## Summary", ""]
     out.append(
@@ -655,6 +788,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--mem-cap-gib", type=float, default=15.0, help="address-space cap per worker (0: none)")
     ap.add_argument("--fwd-peers", default="all", help="peers whose forward alone is also timed ('all' or a list)")
     ap.add_argument("--bandwidth", type=float, help="use this copy bandwidth (GB/s) instead of measuring it")
+    ap.add_argument("--tune", action="store_true", help="tune the engine on this machine first ('qml bench tune')")
+    ap.add_argument(
+        "--ab", action="store_true", help="ours with the compiled layer kernel on and off, interleaved (--max-reps)"
+    )
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--tol", type=float, default=1e-5, help="--check tolerance (default 1e-5)")
     ap.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)
@@ -684,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.check:
         return run_check(args, peers)
+    if args.ab:
+        return run_ab(args)
     data = run_bench(args, peers)
     text = to_markdown(data)
     print()

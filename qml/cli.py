@@ -137,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_seed, default=None, metavar="S", help="sampler seed (with --shots), for reproducible counts"
     )
     run.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    from qml.cli_bench import add_bench_commands
     from qml.cli_training import add_training_commands
 
     add_training_commands(commands, _positive(), _seed)
+    add_bench_commands(commands)
     for entry in _entry_points(PLUGIN_COMMANDS):
         plugin = entry.load()
         before = set(commands.choices)
@@ -298,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return args._plugin.run(args, sys.stdout)
         if args.command == "run":
             return _run_command(args, sys.stdout)
+        if args.command == "bench":
+            from qml.cli_bench import bench_command
+
+            return bench_command(args, sys.stdout)
         from qml import cli_training
 
         if args.command == "recipes":

@@ -1,9 +1,17 @@
-"""Shared fixtures: dtypes with their tolerances."""
+"""Shared fixtures: dtypes with their tolerances.
+
+The engine's per-machine tuning (circuits/sim/tuning.py) is off unless a test turns it on, so kernel
+choices are the built-in ones on every machine and nothing is measured or written to the user's cache.
+"""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+os.environ.setdefault("QML_HYBRID_TUNING", "off")
 
 TOLERANCE = {torch.complex64: 1e-5, torch.complex128: 1e-10}
 

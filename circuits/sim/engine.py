@@ -12,14 +12,20 @@
   matrix-construction graph to the parameters. Second derivatives fall back to
   recomputing the forward pass under autograd.
 
+On the CPU, where the compiled layer kernel (:mod:`circuits.sim.layer`) is available and measured faster
+(:func:`circuits.sim.tuning.layer_form`), both run the plan's layer variant (:meth:`Plan.layer_steps`):
+a layer of single-qubit gates is one pass per group of qubits instead of one per pair or triple.
+
 Both process the batch in chunks sized to stay in the CPU caches
-(:func:`chunk_size`), which is what makes 16-qubit batches fast.
+(:func:`chunk_size`; the bytes per chunk are tuned per machine by :mod:`circuits.sim.tuning`), which is
+what makes 16-qubit batches fast.
 """
 
 from __future__ import annotations
 
 import torch
 
+from circuits.sim import layer, native, tuning
 from circuits.sim.kernels import (
     apply_diagonal,
     apply_matrix,
@@ -32,8 +38,12 @@ from circuits.sim.plan import Plan, Step
 __all__ = ["chunk_size", "evolve", "simulate"]
 
 _CACHE_TARGET_BYTES = 8 << 20
-"""Bytes of state per chunk on CPU. 16-qubit batches run about 2x faster in 8 MiB chunks than whole
-(the working set stays in L3); a batch under 8 MiB runs whole (docs/performance.md)."""
+"""Bytes of state per chunk on CPU without tuning. 16-qubit batches run about 2x faster in 8 MiB chunks
+than whole on a 32 MiB L3 (the working set stays in cache); a batch under 8 MiB runs whole
+(docs/performance.md)."""
+
+_SMALLEST_CHUNK_BYTES = 1 << 20
+"""Batches of states under this many bytes run whole without asking the tuner (every candidate would)."""
 
 
 def chunk_size(batch_size: int, num_qubits: int, itemsize: int, device: torch.device) -> int:
@@ -41,7 +51,55 @@ def chunk_size(batch_size: int, num_qubits: int, itemsize: int, device: torch.de
     if device.type != "cpu":
         return batch_size
     per_sample = itemsize * (2**num_qubits)
-    return max(1, min(batch_size, _CACHE_TARGET_BYTES // per_sample))
+    if batch_size * per_sample <= _SMALLEST_CHUNK_BYTES:
+        return batch_size
+    target = tuning.chunk_target_bytes(device) or _CACHE_TARGET_BYTES
+    return max(1, min(batch_size, target // per_sample))
+
+
+_LAYER_DTYPES = (torch.complex64, torch.complex128, torch.float32, torch.float64)
+
+_LAYER_MIN_QUBITS = 6
+"""Without tuning, plans of at least this many qubits run their layers on the compiled kernel (when it is
+available): where the torch path starts fusing pairs (below, a layer costs a few microseconds either way)."""
+
+
+def _layer_tile(plan: Plan, dtype: torch.dtype, device: torch.device, grad: bool) -> int | None:
+    """The tile size to run ``plan``'s layer variant with, or ``None`` for its torch steps.
+
+    The layer variant runs on the CPU, when the plan has layers, the compiled kernel builds (at the first
+    such call) and the tuner measured it faster for this width, dtype and mode (without tuning: from
+    ``_LAYER_MIN_QUBITS`` qubits).
+    """
+    if device.type != "cpu" or dtype not in _LAYER_DTYPES or not native.enabled() or not plan.has_layers():
+        return None
+    use = tuning.layer_form(plan.num_qubits, dtype, grad)
+    if use is None:
+        use = "native" if plan.num_qubits >= _LAYER_MIN_QUBITS else "torch"
+    if use != "native" or not native.available():
+        return None
+    return layer.TILE_LOG2
+
+
+class _Execution:
+    """The steps a simulation runs and their constants: the plan's own, or its layer variant."""
+
+    __slots__ = ("constants", "inverses", "plan", "source", "steps", "tile")
+
+    def __init__(self, plan: Plan, dtype: torch.dtype, device: torch.device, grad: bool) -> None:
+        self.plan = plan
+        self.tile = _layer_tile(plan, dtype, device, grad)
+        constants = plan.constant_tensors(dtype, device)
+        if self.tile is None:
+            self.steps, self.source, self.constants = plan.steps, None, constants
+        else:
+            self.steps, self.source = plan.layer_steps(self.tile)
+            self.constants = [() if i < 0 else constants[i] for i in self.source]
+        self.inverses: list | None = None
+
+    def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list:
+        inverses = self.plan.inverse_constants(dtype, device)
+        return inverses if self.source is None else [() if i < 0 else inverses[i] for i in self.source]
 
 
 def _initial_state(batch: int, num_qubits: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -50,7 +108,9 @@ def _initial_state(batch: int, num_qubits: int, dtype: torch.dtype, device: torc
     return state
 
 
-def _step_operand(step: Step, tensors: list[torch.Tensor], constants: tuple, rows: slice) -> torch.Tensor:
+def _step_operand(step: Step, tensors: list[torch.Tensor], constants: tuple, rows: slice, plan: Plan) -> torch.Tensor:
+    if step.kind == "layer":
+        return tensors[0][rows].index_select(1, plan.position_index(step.positions, tensors[0].device))
     if step.tensor >= 0:
         return tensors[step.tensor][rows, step.index]
     return constants[0]
@@ -62,34 +122,37 @@ def _apply(
     operand: torch.Tensor | None,
     constants: tuple,
     num_qubits: int,
+    tile: int | None,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     if step.kind == "monomial":
         return apply_monomial(state, constants[0], constants[1], out)
     if step.kind == "diagonal":
         return apply_diagonal(state, operand, step.qubits, num_qubits, out)
+    if step.kind == "layer":
+        return layer.apply_layer(state, operand, step.qubits, num_qubits, step.bits, tile, out)
     return apply_matrix(state, operand, step.qubits, num_qubits, out)
 
 
 def _run_forward(
-    plan: Plan,
+    run: _Execution,
     tensors: list[torch.Tensor],
-    constants: list[tuple],
     state: torch.Tensor,
     rows: slice,
     target: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Apply every step. With ``target`` (autograd off), ping-pong between two buffers and end in ``target``."""
     spare = None if target is None else torch.empty_like(state)
-    last = len(plan.steps) - 1
-    for i, (step, const) in enumerate(zip(plan.steps, constants, strict=True)):
-        operand = None if step.kind == "monomial" else _step_operand(step, tensors, const, rows)
+    last = len(run.steps) - 1
+    n = run.plan.num_qubits
+    for i, (step, const) in enumerate(zip(run.steps, run.constants, strict=True)):
+        operand = None if step.kind == "monomial" else _step_operand(step, tensors, const, rows, run.plan)
         if target is None:
-            state = _apply(step, state, operand, const, plan.num_qubits)
+            state = _apply(step, state, operand, const, n, run.tile)
             continue
         out = target if i == last else spare
         spare = state
-        state = _apply(step, state, operand, const, plan.num_qubits, out)
+        state = _apply(step, state, operand, const, n, run.tile, out)
     if target is not None and state is not target:
         target.copy_(state)
     return state
@@ -122,9 +185,11 @@ class _AdjointSimulation(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, plan: Plan, batch_size: int, dtype: torch.dtype, device: torch.device, *tensors: torch.Tensor):
-        out = _simulate_buffered(plan, list(tensors), batch_size, dtype, device)
+        run = _Execution(plan, dtype, device, grad=True)
+        out = _simulate_buffered(plan, list(tensors), batch_size, dtype, device, run=run)
         chunk = chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
         ctx.plan, ctx.batch_size, ctx.dtype, ctx.device, ctx.chunk = plan, batch_size, dtype, device, chunk
+        ctx.run = run
         ctx.save_for_backward(out, *tensors)
         return out
 
@@ -140,8 +205,8 @@ class _AdjointSimulation(torch.autograd.Function):
             it = iter(grads)
             return (None, None, None, None, *(next(it) if t.requires_grad else None for t in tensors))
         needs = ctx.needs_input_grad[4:]
-        constants = plan.constant_tensors(ctx.dtype, ctx.device)
-        inverses = plan.inverse_constants(ctx.dtype, ctx.device)
+        run: _Execution = ctx.run
+        inverses = run.inverse_constants(ctx.dtype, ctx.device)
         n = plan.num_qubits
         chunk_grads: list[list[torch.Tensor]] = [[] for _ in tensors]
         grad_state = grad_state.contiguous()
@@ -153,20 +218,23 @@ class _AdjointSimulation(torch.autograd.Function):
             # call moves both; carrying conj(psi) makes each gradient a plain product, with no conj copy.
             pair = torch.cat([final[rows].conj(), grad_state[rows]])
             spare = torch.empty_like(pair)
-            for step, const, inv in zip(reversed(plan.steps), reversed(constants), reversed(inverses), strict=True):
+            for step, const, inv in zip(reversed(run.steps), reversed(run.constants), reversed(inverses), strict=True):
                 if step.kind == "monomial":
                     source, _, pair_phase = inv
                     pair, spare = apply_monomial(pair, source, None, spare), pair
                     if pair_phase is not None:
                         pair.view(2, -1, source.shape[0]).mul_(pair_phase)
                     continue
-                operand = _step_operand(step, tensors, const, rows)
+                operand = _step_operand(step, tensors, const, rows, plan)
                 if step.tensor < 0:  # constant: one operand for every sample, so each half takes its own
                     _undo_constant(step, operand, pair, spare, here, n)
                     pair, spare = spare, pair
                     continue
                 wanted = step.tensor >= 0 and needs[step.tensor]
-                if step.kind == "diagonal":  # conj(psi) <- D conj(psi), phi <- conj(D) phi
+                if step.kind == "layer":
+                    _undo_layer(step, operand, pair, spare, here, n, run.tile, step_grads[0] if wanted else None)
+                    pair, spare = spare, pair
+                elif step.kind == "diagonal":  # conj(psi) <- D conj(psi), phi <- conj(D) phi
                     both = _stacked(operand, operand.conj(), here)
                     pair, spare = apply_diagonal(pair, both, step.qubits, n, spare), pair
                     if wanted:  # dL/dD = D * sum(phi_in conj(psi_in)), as phi_out = D phi_in
@@ -193,30 +261,66 @@ class _AdjointSimulation(torch.autograd.Function):
         return (None, None, None, None, *grads)
 
 
+def _undo_layer(
+    step: Step,
+    operand: torch.Tensor,
+    pair: torch.Tensor,
+    out: torch.Tensor,
+    rows: int,
+    num_qubits: int,
+    tile: int,
+    grads: list[torch.Tensor | None] | None,
+) -> None:
+    """Un-apply a layer step to the stacked ``[conj(psi); phi]`` into ``out``; with ``grads``, fill its entries.
+
+    ``conj(psi_in) = U^T conj(psi_out)``; then the kernel's backward takes ``phi_out`` and ``conj(psi_in)`` to
+    ``phi_in = U^dagger phi_out`` and each gate's ``dL/dM = phi_out psi_in^dagger`` (the other gates of the layer
+    applied), in one pass.
+    """
+    if grads is None:
+        both = _stacked(operand.mT, operand.mH, rows)
+        layer.apply_layer(pair, both, step.qubits, num_qubits, step.bits, tile, out)
+        return
+    layer.apply_layer(pair[:rows], operand.mT, step.qubits, num_qubits, step.bits, tile, out[:rows])
+    g = layer.layer_backward(pair[rows:], out[:rows], operand, step.qubits, num_qubits, step.bits, tile, out[rows:])
+    for j, position in enumerate(step.positions):
+        grads[position] = g[:, j]
+
+
 def _simulate_buffered(
-    plan: Plan, tensors: list[torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
+    plan: Plan,
+    tensors: list[torch.Tensor],
+    batch_size: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    chunk: int | None = None,
+    run: _Execution | None = None,
 ) -> torch.Tensor:
-    """Final states without autograd: each chunk ping-pongs between two buffers and ends in the output."""
-    constants = plan.constant_tensors(dtype, device)
-    chunk = chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
+    """Final states without autograd: each chunk ping-pongs between two buffers and ends in the output.
+
+    ``chunk`` (samples per chunk) overrides :func:`chunk_size` (the tuner's probe sets it); ``run`` the
+    steps (by default chosen for a forward pass without autograd).
+    """
+    run = run or _Execution(plan, dtype, device, grad=False)
+    chunk = chunk or chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
     out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
         state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
-        _run_forward(plan, tensors, constants, state, rows, target=out[rows])
+        _run_forward(run, tensors, state, rows, target=out[rows])
     return out
 
 
 def _simulate_backprop(
     plan: Plan, tensors: list[torch.Tensor], batch_size: int, dtype: torch.dtype, device: torch.device
 ) -> torch.Tensor:
-    constants = plan.constant_tensors(dtype, device)
+    run = _Execution(plan, dtype, device, grad=True)
     chunk = chunk_size(batch_size, plan.num_qubits, dtype.itemsize, device)
     pieces = []
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
         state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
-        pieces.append(_run_forward(plan, tensors, constants, state, rows))
+        pieces.append(_run_forward(run, tensors, state, rows))
     return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
 
 
@@ -232,8 +336,8 @@ def evolve(plan: Plan, tensors: list[torch.Tensor], state: torch.Tensor) -> torc
     Shape:
         Returns ``(rows, 2**num_qubits)``, differentiable in ``tensors`` and ``state``.
     """
-    constants = plan.constant_tensors(state.dtype, state.device)
-    return _run_forward(plan, tensors, constants, state, slice(0, state.shape[0]))
+    run = _Execution(plan, state.dtype, state.device, grad=torch.is_grad_enabled())
+    return _run_forward(run, tensors, state, slice(0, state.shape[0]))
 
 
 def simulate(

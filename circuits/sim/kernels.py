@@ -12,8 +12,10 @@ result is written into ``out``, which must not overlap the input: fresh allocati
 of large states cost more in page faults than the arithmetic.
 
 Which formulation is fastest depends on ``R = 2**(n - last_qubit - 1)``, the length of
-the contiguous runs a gate mixes (measured on 2 CPU cores, torch 2.13; see
-docs/performance.md):
+the contiguous runs a gate mixes, and on the machine. :mod:`circuits.sim.tuning` measures the
+choice per (gate width, ``R``, shared or per-sample matrix, autograd or not, dtype) on the CPU it
+runs on, at first use (:data:`MATRIX_FORMS`, :data:`GRADIENT_FORMS`); without tuning, these
+built-in rules apply (measured on 2 CPU cores, torch 2.13; see docs/performance.md):
 
 * ``R >= 128`` or tiny states: one broadcast ``matmul`` on the ``(B, L, d, R)`` view;
 * ``R`` in ``{2, 4}`` (single-qubit gates), or ``d * R <= 32`` or ``R <= 2`` (wider gates): one
@@ -40,6 +42,8 @@ import threading
 from collections.abc import Sequence
 
 import torch
+
+from circuits.sim import tuning
 
 __all__ = [
     "apply_diagonal",
@@ -154,14 +158,84 @@ def _kron_eye(matrix: torch.Tensor, size: int) -> torch.Tensor:
     return (matrix[..., :, None, :, None] * eye[:, None, :]).reshape(*matrix.shape[:-2], d * size, d * size)
 
 
+MATRIX_FORMS = ("matmul", "block", "elementwise", "wide")
+"""Formulations of :func:`apply_matrix` on a contiguous run of qubits (see the module doc):
+
+* ``"matmul"``: one broadcast ``matmul`` on the ``(B, L, d, R)`` view;
+* ``"block"``: one GEMM against the block matrix ``kron(M, I_R)`` (``mm`` for a shared matrix, else ``bmm``);
+* ``"elementwise"``: four elementwise products (single-qubit gates only);
+* ``"wide"``: a single-qubit gate on the last qubit as ``I (x) M`` on the last two, then ``"block"``.
+"""
+
+GRADIENT_FORMS = ("rows", "full", "product")
+"""Formulations of :func:`matrix_gradient` on a contiguous run of ``k`` qubits with run length ``R``:
+
+* ``"rows"``: ``matmul`` of the ``(B, L, d, R)`` views, summed over the rows ``L``;
+* ``"full"``: one ``(d R) x (d R)`` product over the rows, then the sum of its ``R`` diagonals;
+* ``"product"``: a broadcast product and sum (in slices of at most ``_PRODUCT_CHUNK_BYTES``).
+"""
+
+
+def matrix_form_candidates(k: int, right: int) -> tuple[str, ...]:
+    """The formulations of :func:`apply_matrix` that apply to a ``k``-qubit gate with run length ``right``."""
+    forms = ["matmul"]
+    if (2**k) * right <= 64:
+        forms.append("block")
+    if k == 1:
+        forms.append("elementwise")
+        if right == 1:
+            forms.append("wide")
+    return tuple(forms)
+
+
+def fallback_matrix_form(k: int, right: int, device_type: str) -> str:
+    """The formulation :func:`apply_matrix` takes without tuning (the rules of the module doc)."""
+    if k == 1 and device_type in ELEMENTWISE_DEVICES:
+        return "elementwise"
+    if k == 1:
+        if right == 1:
+            return "wide"
+        if right in (2, 4):
+            return "block"
+        return "matmul" if right >= 128 else "elementwise"
+    return "block" if right <= 2 or (2**k) * right <= 32 else "matmul"
+
+
+def gradient_form_candidates(k: int, right: int) -> tuple[str, ...]:
+    """The formulations of :func:`matrix_gradient` for ``k`` qubits and run length ``right`` (more than one row)."""
+    return ("rows", "full", "product") if (2**k) * right <= 64 else ("rows", "product")
+
+
+def fallback_gradient_form(k: int, right: int, device_type: str, single: bool) -> str:
+    """The formulation :func:`matrix_gradient` takes without tuning."""
+    if device_type in ELEMENTWISE_DEVICES and (single or k == 1):
+        return "product"
+    return "full" if right <= 4 else "rows"
+
+
+def _matrix_form(k: int, right: int, state: torch.Tensor, shared: bool, grad: bool) -> str:
+    tuned = tuning.kernel_form("apply", k, right, shared, grad, state.dtype, state.device)
+    return tuned if tuned is not None else fallback_matrix_form(k, right, state.device.type)
+
+
 def apply_matrix(
     state: torch.Tensor,
     matrix: torch.Tensor,
     qubits: Sequence[int],
     num_qubits: int,
     out: torch.Tensor | None = None,
+    *,
+    form: str | None = None,
 ) -> torch.Tensor:
     """Apply a ``2**k x 2**k`` matrix on ``qubits`` (first qubit most significant in the matrix).
+
+    Args:
+        state: the states.
+        matrix: the matrices, one per sample or one shared.
+        qubits: where the matrix acts.
+        num_qubits: the state's width.
+        out: where to write the result (autograd off); out-of-place when ``None``.
+        form: one of :data:`MATRIX_FORMS` (the tuner measures each); ``None`` takes the tuned or fallback choice.
 
     Shape:
         state: ``(B, 2**n)``; matrix: ``(B or 1, 2**k, 2**k)``; out: like state. Returns ``(B, 2**n)``.
@@ -175,23 +249,20 @@ def apply_matrix(
         result = _scratch(1, state).view(block.shape)
         torch.matmul(matrix, block, out=result)
         return _move_back(result, qubits, num_qubits, out)
-    tiny = state.numel() <= _TINY_STATE
-    if k == 1 and qubits[0] == num_qubits - 1 > 0 and not tiny and state.device.type not in ELEMENTWISE_DEVICES:
+    left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
+    if form is None:
+        if state.numel() <= _TINY_STATE:
+            form = "matmul"
+        else:
+            grad = out is None and torch.is_grad_enabled() and (state.requires_grad or matrix.requires_grad)
+            form = _matrix_form(k, right, state, matrix.shape[0] == 1, grad)
+    if form == "wide" and right == 1 and num_qubits > 1:
         # the last qubit: I (x) M on the last two is one GEMM, 2 to 2.5x faster than four strided elementwise ops
         eye = torch.eye(2, dtype=matrix.dtype, device=matrix.device)
         wide = (eye[:, None, :, None] * matrix[:, None, :, None, :]).reshape(matrix.shape[0], 4, 4)
-        return apply_matrix(state, wide, (num_qubits - 2, num_qubits - 1), num_qubits, out)
-    left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
+        return apply_matrix(state, wide, (num_qubits - 2, num_qubits - 1), num_qubits, out, form="block")
     view = state.view(batch, left, d, right)
-    gpu_form = state.device.type in ELEMENTWISE_DEVICES and k == 1 and not tiny
-    block_form = k > 1 and (right <= 2 or d * right <= 32)
-    if not gpu_form and (right >= 128 or tiny or (k > 1 and not block_form)):
-        operand = matrix.view(matrix.shape[0], 1, d, d)
-        if out is None:
-            return torch.matmul(operand, view).reshape(batch, -1)
-        torch.matmul(operand, view, out=out.view(batch, left, d, right))
-        return out
-    if not gpu_form and (right in (2, 4) or block_form):
+    if form == "block":
         block = (_kron_eye(matrix, right) if right > 1 else matrix).mT  # (B or 1, d*R, d*R)
         width = d * right
         if block.shape[0] == 1:  # shared matrix: one GEMM over every row of every sample
@@ -205,26 +276,41 @@ def apply_matrix(
             return torch.bmm(rows, block).reshape(batch, -1)
         torch.bmm(rows, block, out=out.view(batch, left, width))
         return out
-    m = matrix.reshape(matrix.shape[0], 1, 4, 1)
-    s0, s1 = view[:, :, 0], view[:, :, 1]
+    if form == "elementwise" and k == 1:
+        m = matrix.reshape(matrix.shape[0], 1, 4, 1)
+        s0, s1 = view[:, :, 0], view[:, :, 1]
+        if out is None:
+            o0 = s0 * m[:, :, 0] + s1 * m[:, :, 1]
+            o1 = s0 * m[:, :, 2] + s1 * m[:, :, 3]
+            return torch.stack((o0, o1), dim=2).reshape(batch, -1)
+        out_view = out.view(batch, left, 2, right)
+        o0, o1 = out_view[:, :, 0], out_view[:, :, 1]
+        torch.mul(s0, m[:, :, 0], out=o0)
+        o0.addcmul_(s1, m[:, :, 1])
+        torch.mul(s0, m[:, :, 2], out=o1)
+        o1.addcmul_(s1, m[:, :, 3])
+        return out
+    operand = matrix.view(matrix.shape[0], 1, d, d)  # "matmul", and any form that does not apply here
     if out is None:
-        o0 = s0 * m[:, :, 0] + s1 * m[:, :, 1]
-        o1 = s0 * m[:, :, 2] + s1 * m[:, :, 3]
-        return torch.stack((o0, o1), dim=2).reshape(batch, -1)
-    out_view = out.view(batch, left, 2, right)
-    o0, o1 = out_view[:, :, 0], out_view[:, :, 1]
-    torch.mul(s0, m[:, :, 0], out=o0)
-    o0.addcmul_(s1, m[:, :, 1])
-    torch.mul(s0, m[:, :, 2], out=o1)
-    o1.addcmul_(s1, m[:, :, 3])
+        return torch.matmul(operand, view).reshape(batch, -1)
+    torch.matmul(operand, view, out=out.view(batch, left, d, right))
     return out
 
 
-def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[int], num_qubits: int) -> torch.Tensor:
+def matrix_gradient(
+    phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[int], num_qubits: int, *, form: str | None = None
+) -> torch.Tensor:
     """``G[b, i, j] = sum_rest phi[b, ..i..] * psi_conj[b, ..j..]``.
 
     With ``phi`` the cotangent and ``psi_conj`` the conjugated state, this is the gradient
     of ``U psi`` w.r.t. ``U`` (taking the conjugate here would copy the state).
+
+    Args:
+        phi: the cotangents.
+        psi_conj: the conjugated states.
+        qubits: the gate's qubits.
+        num_qubits: the state's width.
+        form: one of :data:`GRADIENT_FORMS` (the tuner measures each); ``None`` takes the tuned or fallback choice.
 
     Shape:
         phi, psi_conj: ``(B, 2**n)``. Returns ``(B, 2**k, 2**k)``.
@@ -237,12 +323,18 @@ def matrix_gradient(phi: torch.Tensor, psi_conj: torch.Tensor, qubits: Sequence[
         b = _move_to_front(psi_conj, qubits, num_qubits, None if grad_mode else _scratch(1, psi_conj))
         return torch.matmul(a, b.mT)
     left, right = 2 ** qubits[0], 2 ** (num_qubits - qubits[-1] - 1)
-    single = phi.dtype in (torch.complex64, torch.float32)
-    if phi.device.type in ELEMENTWISE_DEVICES and (single or d == 2) and phi.numel() > _TINY_STATE:
+    if form is None:
+        if phi.numel() <= _TINY_STATE:
+            form = "full" if right <= 4 else "rows"
+        else:
+            tuned = tuning.kernel_form("gradient", k, right, False, False, phi.dtype, phi.device)
+            single = phi.dtype in (torch.complex64, torch.float32)
+            form = tuned if tuned is not None else fallback_gradient_form(k, right, phi.device.type, single)
+    if form == "product":
         return _product_gradient(phi.view(batch, left, d, right), psi_conj.view(batch, left, d, right))
     if left == 1:
         return torch.matmul(phi.view(batch, d, right), psi_conj.view(batch, d, right).mT)
-    if right <= 4:
+    if form == "full":
         a = phi.view(batch, left, d * right)
         b = psi_conj.view(batch, left, d * right)
         full = torch.matmul(a.mT, b).view(batch, d, right, d, right)

@@ -74,8 +74,9 @@ class Step:
     """One pass over the state.
 
     Attributes:
-        kind: ``"matrix"`` (``2**k x 2**k`` matrix on ``qubits``), ``"diagonal"``, or
-            ``"monomial"`` (index gather with phases over the state's last qubits, from ``qubits[0]`` on).
+        kind: ``"matrix"`` (``2**k x 2**k`` matrix on ``qubits``), ``"diagonal"``,
+            ``"monomial"`` (index gather with phases over the state's last qubits, from ``qubits[0]`` on), or
+            ``"layer"`` (a ``2 x 2`` per qubit, by the compiled kernel; only in :meth:`Plan.layer_steps`).
         qubits: qubits acted on (ascending for constant steps).
         tensor: which of :meth:`Plan.step_tensors`' outputs holds this step's matrix or
             diagonal, or ``-1`` for constant steps.
@@ -85,6 +86,9 @@ class Step:
         support: the qubits ``constant`` is given on (ascending); ``qubits`` may be wider (a dense
             block applied on its contiguous span, a diagonal's table padded to the last qubits).
         group: during compilation, the gate type whose batched matrices hold this step's.
+        positions: ``"layer"`` steps (one ``2 x 2`` per qubit, :mod:`circuits.sim.layer`): where each qubit's
+            matrix sits in tensor 0 (the fused single-qubit matrices), in ``qubits``' order.
+        bits: ``"layer"`` steps: the group ``(lo, h)`` of index bits the qubits lie in.
     """
 
     kind: str
@@ -94,6 +98,8 @@ class Step:
     constant: Any = field(default=None, repr=False)
     support: tuple[int, ...] = ()
     group: tuple[str, int] | None = None
+    positions: tuple[int, ...] = ()
+    bits: tuple[int, int] = (0, 0)
 
 
 def _constant_matrices(operations: Sequence[Operation]) -> list[np.ndarray | None]:
@@ -216,6 +222,7 @@ class Plan:
         self._compile(operations, matrices)
         self._finish_fused()
         self._krons: dict[int, list[tuple[int, ...]]] = {}
+        self._unpaired = list(self.steps)  # before pairing: what the layer variant groups
         if self.num_qubits >= _PAIR_FUSION_MIN_QUBITS:
             self._pair_single_qubit_steps()
 
@@ -392,6 +399,62 @@ class Plan:
             qubits = tuple(s.qubits[0] for s in members)
             merged[position] = Step("matrix", qubits, tensor=base + sizes.index(size), index=len(self._krons[size]) - 1)
         self.steps = merged  # type: ignore[assignment]
+
+    def has_layers(self) -> bool:
+        """Whether some run of fused single-qubit steps on two or more qubits could be a layer step."""
+        return self._cached("has_layers", (), lambda: any(len(run) > 1 for run in self._single_qubit_runs()))
+
+    def _single_qubit_runs(self) -> list[list[Step]]:
+        """The unpaired steps cut into maximal runs of fused single-qubit steps on distinct qubits (others alone)."""
+        runs: list[list[Step]] = []
+        for step in self._unpaired:
+            run = runs[-1] if runs else None
+            if (
+                step.tensor == 0
+                and run is not None
+                and run[0].tensor == 0
+                and step.qubits[0] not in {s.qubits[0] for s in run}
+            ):
+                run.append(step)
+            else:
+                runs.append([step])
+        return runs
+
+    def layer_steps(self, tile_log2: int) -> tuple[list[Step], list[int]]:
+        """The plan with layers of single-qubit gates as ``"layer"`` steps, for the compiled kernel.
+
+        Every maximal run of consecutive fused single-qubit steps on distinct qubits (a rotation layer)
+        becomes one step per group of :func:`circuits.sim.layer.layer_groups` (one pass each) instead of
+        the pairs and triples of :attr:`steps`; a group of one qubit stays an ordinary single-qubit step.
+        Built once per ``tile_log2``.
+
+        Returns:
+            ``(steps, source)``: the steps, and for each the index of the same step in :attr:`steps` (whose
+            constants it uses), or ``-1`` for parametrized steps that :attr:`steps` does not hold as such.
+        """
+        from circuits.sim.layer import layer_groups
+
+        def build() -> tuple[list[Step], list[int]]:
+            index_of = {id(step): i for i, step in enumerate(self.steps)}
+            steps: list[Step] = []
+            for run in self._single_qubit_runs():
+                if len(run) == 1:  # any other step (a global phase has no qubits), or a lone rotation
+                    steps.extend(run)
+                    continue
+                by_qubit = {s.qubits[0]: s for s in run}
+                for bits, qubits in layer_groups(list(by_qubit), self.num_qubits, tile_log2):
+                    if len(qubits) == 1:
+                        steps.append(by_qubit[qubits[0]])
+                    else:
+                        positions = tuple(by_qubit[q].index for q in qubits)
+                        steps.append(Step("layer", qubits, tensor=0, positions=positions, bits=bits))
+            return steps, [index_of.get(id(step), -1) for step in steps]
+
+        return self._cached("layer_steps", (tile_log2,), build)
+
+    def position_index(self, positions: tuple[int, ...], device: torch.device) -> torch.Tensor:
+        """A layer step's ``positions`` as an index tensor (built once per device)."""
+        return self._cached("positions", (positions, device), lambda: torch.tensor(positions, device=device))
 
     # -- per-call tensors --------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ class UnknownRecipeError(KeyError):
 
 def _shipped() -> tuple[Recipe, ...]:
     """Every recipe qml-hybrid ships, module by module (imported here, on the first lookup)."""
-    from qml.recipes import basic, images, kan, lstm, noisy, qrnn, reservoir
+    from qml.recipes import basic, hnn, images, kan, lstm, noisy, pinn, qrnn, reservoir
 
     return (
         *basic.RECIPES,
@@ -35,7 +35,9 @@ def _shipped() -> tuple[Recipe, ...]:
         *qrnn.RECIPES,
         *reservoir.RECIPES,
         *images.RECIPES,
+        *hnn.RECIPES,
         *noisy.RECIPES,
+        *pinn.RECIPES,
     )
 
 

@@ -34,7 +34,7 @@ def _aer_density(circuit: Circuit) -> np.ndarray:
 @given(seed=st.integers(0, 2**32 - 1), num_qubits=st.integers(1, 4))
 def test_random_noisy_circuits_agree_with_aer_density_matrix(seed: int, num_qubits: int) -> None:
     circuit = random_noisy_circuit(num_qubits, 4, seed, gates=GATES)
-    ours = TorchBackend(dtype=torch.complex128).state(circuit)[0].numpy()
+    ours = TorchBackend(dtype=torch.complex128, method="density_matrix").state(circuit)[0].numpy()
     np.testing.assert_allclose(ours, _aer_density(circuit), atol=1e-10)
 
 
@@ -43,7 +43,7 @@ def test_random_noisy_circuits_agree_with_aer_density_matrix(seed: int, num_qubi
 def test_every_channel_in_random_circuits_agrees_with_aer(channel: str, seed: int) -> None:
     circuit = random_noisy_circuit(3, 5, seed, channels=[channel], gates=GATES)
     assert any(op.name == channel for op in circuit)
-    ours = TorchBackend(dtype=torch.complex128).state(circuit)[0].numpy()
+    ours = TorchBackend(dtype=torch.complex128, method="density_matrix").state(circuit)[0].numpy()
     np.testing.assert_allclose(ours, _aer_density(circuit), atol=1e-10)
     np.testing.assert_allclose(ours, reference_density_matrix(circuit), atol=1e-12)
 
@@ -284,5 +284,5 @@ def test_agrees_with_pennylane_default_mixed() -> None:
         qp.ThermalRelaxationError(0.2, 1.0, 1.5, 0.4, wires=0)
         return qp.density_matrix(wires=[0, 1, 2])
 
-    ours = TorchBackend(dtype=torch.complex128).state(circuit)[0].numpy()
+    ours = TorchBackend(dtype=torch.complex128, method="density_matrix").state(circuit)[0].numpy()
     np.testing.assert_allclose(ours, np.asarray(reference()), atol=1e-12)

@@ -17,12 +17,16 @@ from qml.recipes import registry as registry_module
 ROOT = Path(__file__).resolve().parents[3]
 
 SHIPPED = [
+    "baseline-pendulum", "baseline-spring", "baseline-two-body",
     "classifier", "cnn-mlp-digits", "cnn-qkan-digits", "demo", "fkan-expsin", "fkan-sinc20",
     "gru-bessel", "gru-damped", "gru-narma", "gru-reservoir-bessel", "gru-reservoir-damped", "gru-reservoir-narma",
-    "hamemb-digits", "hamemb-mnist",
+    "hamemb-digits", "hamemb-mnist", "hnn-pendulum", "hnn-spring", "hnn-spring-qkan", "hnn-two-body",
     "hqkan-lstm-bessel", "hqkan-lstm-damped", "hqkan-lstm-narma", "lstm-bessel", "lstm-damped", "lstm-narma",
     "lstm-reservoir-bessel", "lstm-reservoir-damped", "lstm-reservoir-narma",
-    "mlp-expsin", "mlp-sinc20", "noisy-classifier", "qcnn-digits", "qcnn-mnist",
+    "mlp-expsin", "mlp-sinc20", "noisy-classifier",
+    "pinn-allen-cahn", "pinn-allen-cahn-causal", "pinn-barrier", "pinn-finite-well", "pinn-infinite-well",
+    "pinn-infinite-well-quantum",
+    "qcnn-digits", "qcnn-mnist",
     "qgru-bessel", "qgru-damped", "qgru-narma", "qgru-reservoir-bessel", "qgru-reservoir-damped",
     "qgru-reservoir-narma",
     "qkan-expsin", "qkan-lstm-bessel", "qkan-lstm-damped", "qkan-lstm-narma",
@@ -87,7 +91,10 @@ def test_register_adds_a_recipe_of_ones_own(monkeypatch):
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(UnknownRecipeError, match=r"unknown recipe 'nope'; known recipes: classifier, cnn-mlp-digits,"):
+    with pytest.raises(
+        UnknownRecipeError,
+        match=r"unknown recipe 'nope'; known recipes: baseline-pendulum, .*classifier, cnn-mlp-digits,",
+    ):
         get_recipe("nope")
 
 
