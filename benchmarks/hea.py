@@ -217,6 +217,9 @@ def worker_tuning(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         report = tuning.current_choices(torch.complex64)
     report["enabled"] = tuning.enabled()
+    from qml.cli_bench import fusion_line
+
+    report["fusion_line"] = fusion_line(report.get("fusion"))
     from circuits.sim import native
 
     report["native"] = {"enabled": native.enabled(), "available": native.available()}
@@ -554,6 +557,8 @@ def tuning_markdown(report: dict[str, Any] | None) -> list[str]:
     chunk = report.get("chunk_bytes")
     out.append("")
     out.append(f"Batch chunk: {'built-in 8 MiB (not measured)' if chunk is None else f'{chunk >> 20} MiB'}.")
+    if report.get("fusion_line"):
+        out.append(f"{report['fusion_line'].capitalize()}.")
     state = report.get("native", {})
     if not state.get("enabled", True):
         out.append("Compiled layer kernel: off (QML_HYBRID_NATIVE=off).")

@@ -74,6 +74,7 @@ def bench_command(args: argparse.Namespace, out: TextIO) -> int:
             "machine": first["machine"],
             "path": first["path"],
             "chunk_bytes": first["chunk_bytes"],
+            "fusion": first["fusion"],
             "kernels": {name: r["kernels"] for name, r in reports.items()},
             "fallbacks": {name: r["fallbacks"] for name, r in reports.items()},
         }
@@ -108,6 +109,7 @@ def format_report(report: dict[str, Any], *, every: bool = False, enabled: bool 
     if report.get("chunk_times"):
         line += "; " + ", ".join(f"{size >> 20} MiB {t * 1e3:.1f} ms" for size, t in report["chunk_times"].items())
     lines.append(line)
+    lines.append(fusion_line(report.get("fusion")))
     for name, table in report["kernels"].items():
         fallbacks = report["fallbacks"][name]
         times = report.get("times", {}).get(name, {})
@@ -123,6 +125,20 @@ def format_report(report: dict[str, Any], *, every: bool = False, enabled: bool 
         noisy = report.get("unsteady", {}).get(name, [])
         if noisy:
             lines.append(f"  too noisy to keep (built-in used, measured again later): {', '.join(noisy)}")
-    if report.get("unsteady", {}).get("chunk"):
-        lines.append("  batch chunk: too noisy to keep (built-in used, measured again later)")
+    for what in ("chunk", "fusion"):
+        if report.get("unsteady", {}).get(what):
+            lines.append(f"  {UNSTEADY_NAMES[what]}: too noisy to keep (built-in used, measured again later)")
     return "\n".join(lines)
+
+
+UNSTEADY_NAMES = {"chunk": "batch chunk", "fusion": "constant-gate fusion costs"}
+
+
+def fusion_line(measured: dict[str, Any] | None) -> str:
+    """The constant-gate fuser's cost model (a saved or fresh measurement) as one line."""
+    from circuits.sim.fusion import DEFAULT_COSTS, FusionCosts
+
+    built_in = f"built-in: dense blocks up to {DEFAULT_COSTS.dense_max_qubits} qubits"
+    if measured is None:
+        return f"constant-gate fusion: not measured yet ({built_in})"
+    return f"constant-gate fusion: {FusionCosts.from_measurement(**measured).summary()} ({built_in})"

@@ -4,7 +4,8 @@ A deep circuit with bound angles (a QFT, a circuit transpiled to ``rz, sx, x, cx
 thousands of gates) spends its time in passes over the state and in the fixed cost of each
 pass. The fuser turns its constant gates into *blocks*, each one pass:
 
-* a **dense** block: the product of gates on at most :data:`DENSE_MAX_QUBITS` qubits, one
+* a **dense** block: the product of gates on at most ``costs.dense_max_qubits`` qubits (3 to
+  :data:`DENSE_MAX_QUBITS`; the built-in model 4, :mod:`circuits.sim.tuning` measures it per machine), one
   ``2**k x 2**k`` matrix, applied on the contiguous span of its qubits (identity on the
   qubits in between) when that is cheaper than moving the qubits together;
 * a **diagonal** block: any product of diagonal gates (the ``cp`` / ``rz`` / ``cz`` chains of
@@ -19,7 +20,8 @@ pass. The fuser turns its constant gates into *blocks*, each one pass:
 The fuser keeps *open* blocks on disjoint qubits (they commute, so their order is free).
 Each gate either joins some of the open blocks it touches, closing (emitting) the others,
 and may also take in one open block it does not touch; the choice is the cheapest under a
-small cost model of one pass of each kind (measured on CPU, see docs/performance.md).
+small cost model of one pass of each kind (:class:`FusionCosts`: the built-in one was measured on the
+project's CPU, see docs/performance.md; :func:`circuits.sim.tuning.fusion_costs` measures the machine's).
 A ``P D P^-1`` sandwich (``cx rz cx``, as transpilers write ``cp``) is costed as the diagonal
 it becomes, so it joins the diagonal block next to it. Every gate is looked at once and the
 work per gate is bounded (matrices of at most ``2**DENSE_MAX_QUBITS`` rows, diagonals and
@@ -42,6 +44,8 @@ __all__ = [
     "DENSE",
     "MONOMIAL",
     "ConstantFuser",
+    "DEFAULT_COSTS",
+    "FusionCosts",
     "FusedGate",
     "FusionStats",
     "classify",
@@ -55,9 +59,8 @@ __all__ = [
 DIAGONAL, MONOMIAL, DENSE = 0, 1, 2
 """Block kinds, from cheapest to apply to dearest; a product takes the dearest kind of its factors."""
 
-DENSE_MAX_QUBITS = 4
-"""Widest dense block. On CPU a 4-qubit matrix costs about 1.8 passes of a 1-qubit gate, a 5-qubit
-one 3 (``benchmarks/deep_circuits.py --kernels``)."""
+DENSE_MAX_QUBITS = 5
+"""Widest dense block any cost model may choose (its matrix has ``2**5`` rows); the built-in model stops at 4."""
 
 DENSE_SPAN_MAX_QUBITS = 5
 """Widest contiguous span a dense block is applied on (identity on the qubits in between)."""
@@ -71,14 +74,78 @@ GATHER_BUDGET_BYTES = 256 << 20
 _ZERO = 1e-13
 """Entries below this are zeros when a fused product is classified (products round at 1e-16)."""
 
-# Cost model: nanoseconds per amplitude of one pass (1 thread, complex64, 16 qubits, in cache; measured with
-# benchmarks/deep_circuits.py --kernels),
-# plus a fixed cost per pass (Python and kernel launch) spread over the state.
-_LAUNCH_NS = 10_000.0
-_DENSE_NS = {1: 1.4, 2: 1.4, 3: 1.7, 4: 2.5, 5: 4.1}
-_PERMUTE_NS = 2.0
-_DIAGONAL_NS = 0.55
-_GATHER_NS = 1.3
+
+@dataclass(frozen=True)
+class FusionCosts:
+    """The fuser's cost model: the time of one pass over the state, per amplitude, for each kind of block.
+
+    A pass costs ``launch_ns / 2**n`` per amplitude (Python and the kernel's fixed cost, spread over the
+    state) plus the kind's own cost. The built-in values (:data:`DEFAULT_COSTS`) were measured with one
+    thread, complex64, 16 qubits in cache (``benchmarks/deep_circuits.py --kernels``);
+    :func:`circuits.sim.tuning.fusion_costs` measures them on the machine it runs on
+    (:meth:`from_measurement`).
+
+    Attributes:
+        launch_ns: fixed cost of one pass (ns).
+        dense_ns: a dense block on ``k`` contiguous qubits, ``k = 1 .. DENSE_MAX_QUBITS`` (ns per amplitude).
+        permute_ns: what a dense block on non-contiguous qubits costs on top (the permuted copy).
+        diagonal_ns: a diagonal block whose table covers the last 6 qubits.
+        gather_ns: an index gather (a permutation block wider than a dense one).
+        dense_max_qubits: widest dense block the fuser builds (3 to :data:`DENSE_MAX_QUBITS`).
+    """
+
+    launch_ns: float = 10_000.0
+    dense_ns: tuple[float, ...] = (1.4, 1.4, 1.7, 2.5, 4.1)
+    permute_ns: float = 2.0
+    diagonal_ns: float = 0.55
+    gather_ns: float = 1.3
+    dense_max_qubits: int = 4
+
+    def __post_init__(self) -> None:
+        if len(self.dense_ns) != DENSE_MAX_QUBITS or not 3 <= self.dense_max_qubits <= DENSE_MAX_QUBITS:
+            raise ValueError(
+                f"FusionCosts needs dense_ns for k = 1..{DENSE_MAX_QUBITS} (got {len(self.dense_ns)}) and "
+                f"dense_max_qubits in 3..{DENSE_MAX_QUBITS} (got {self.dense_max_qubits})"
+            )
+
+    def dense(self, k: int) -> float:
+        """Cost per amplitude of a dense block on ``k`` contiguous qubits."""
+        return self.dense_ns[k - 1] if k <= DENSE_MAX_QUBITS else 2.0 ** (k - 2)
+
+    def summary(self) -> str:
+        """One line for reports: the widest dense block and the pass costs."""
+        dense = "/".join(f"{x:.2f}" for x in self.dense_ns)
+        return (
+            f"dense blocks up to {self.dense_max_qubits} qubits; ns per amplitude: dense k=1..{DENSE_MAX_QUBITS} "
+            f"{dense}, non-contiguous +{self.permute_ns:.2f}, diagonal {self.diagonal_ns:.2f}, gather "
+            f"{self.gather_ns:.2f}; {self.launch_ns / 1e3:.1f} us fixed per pass"
+        )
+
+    @classmethod
+    def from_measurement(
+        cls,
+        launch_ns: float,
+        dense_ns: Sequence[float],
+        permute_ns: float,
+        diagonal_ns: float,
+        gather_ns: float,
+    ) -> FusionCosts:
+        """A cost model from measured pass times, with the widest dense block that still saves time.
+
+        A ``k``-qubit block is built only while it is cheaper than a ``(k - 1)``-qubit block and one more
+        single-qubit pass (``dense_ns[k] < dense_ns[k - 1] + dense_ns[1]``): past that width, one more qubit
+        in a block costs more than the pass it saves. At least 3, at most :data:`DENSE_MAX_QUBITS`.
+        """
+        dense = tuple(float(x) for x in dense_ns)
+        widest = 3
+        while widest < min(DENSE_MAX_QUBITS, len(dense)) and dense[widest] < dense[widest - 1] + dense[0]:
+            widest += 1
+        return cls(float(launch_ns), dense, float(permute_ns), float(diagonal_ns), float(gather_ns), widest)
+
+
+DEFAULT_COSTS = FusionCosts()
+"""The built-in cost model (one thread, complex64, 16 qubits, on the project's 2-core machine)."""
+
 _OPTIONAL_PARTNERS = 4
 """How many of the most recently used open blocks a gate may also take in (besides those it touches)."""
 
@@ -270,7 +337,7 @@ def permutation_index(gate: FusedGate, num_qubits: int) -> tuple[np.ndarray, np.
     return source, None if phase is None else phase[local]
 
 
-def dense_exec_qubits(qubits: tuple[int, ...]) -> tuple[tuple[int, ...], float]:
+def dense_exec_qubits(qubits: tuple[int, ...], costs: FusionCosts = DEFAULT_COSTS) -> tuple[tuple[int, ...], float]:
     """Where a dense block on ascending ``qubits`` is applied, and its cost per amplitude (ns).
 
     On the contiguous span (identity on the qubits in between) when that span is short and cheaper
@@ -278,12 +345,12 @@ def dense_exec_qubits(qubits: tuple[int, ...]) -> tuple[tuple[int, ...], float]:
     """
     k = len(qubits)
     span = qubits[-1] - qubits[0] + 1
-    own = _DENSE_NS.get(k, 2.0 ** (k - 2))
+    own = costs.dense(k)
     if span == k:
         return qubits, own
-    permuted = own + _PERMUTE_NS
-    if span <= DENSE_SPAN_MAX_QUBITS and _DENSE_NS[span] <= permuted:
-        return tuple(range(qubits[0], qubits[-1] + 1)), _DENSE_NS[span]
+    permuted = own + costs.permute_ns
+    if span <= DENSE_SPAN_MAX_QUBITS and costs.dense(span) <= permuted:
+        return tuple(range(qubits[0], qubits[-1] + 1)), costs.dense(span)
     return qubits, permuted
 
 
@@ -306,16 +373,16 @@ def diagonal_exec_qubits(qubits: tuple[int, ...], num_qubits: int) -> tuple[int,
     return padded if len(padded) <= _DIAGONAL_TABLE_MAX_QUBITS else qubits
 
 
-def _diagonal_ns(qubits: tuple[int, ...], num_qubits: int) -> float:
+def _diagonal_ns(qubits: tuple[int, ...], num_qubits: int, costs: FusionCosts) -> float:
     """Cost per amplitude of a diagonal block: cheap when its table's innermost run is long."""
     table = diagonal_exec_qubits(qubits, num_qubits)
     if num_qubits <= _DIAGONAL_PAD_QUBITS or not table or num_qubits - 1 - table[-1] >= _DIAGONAL_PAD_QUBITS:
-        return _DIAGONAL_NS
+        return costs.diagonal_ns
     last_run = 1
     while last_run < len(table) and table[-1 - last_run] == table[-1] - last_run:
         last_run += 1
     reaches_end = table[-1] == num_qubits - 1
-    return _DIAGONAL_NS if reaches_end and last_run >= _DIAGONAL_PAD_QUBITS else _DENSE_NS[1] * 2
+    return costs.diagonal_ns if reaches_end and last_run >= _DIAGONAL_PAD_QUBITS else costs.dense(1) * 2
 
 
 # -- blocks ----------------------------------------------------------------------------------
@@ -324,8 +391,8 @@ def _diagonal_ns(qubits: tuple[int, ...], num_qubits: int) -> float:
 class _Block:
     """An open block: a product of gates on ``qubits`` (ascending), in one of two forms.
 
-    Blocks of at most ``DENSE_MAX_QUBITS`` qubits (and single wider gates that are neither diagonal nor
-    affine) keep their ``matrix``. Wider blocks are diagonal or affine permutations: ``perm``
+    Blocks of at most the cost model's ``dense_max_qubits`` qubits (and single wider gates that are neither
+    diagonal nor affine) keep their ``matrix``. Wider blocks are diagonal or affine permutations: ``perm``
     (``(columns, offset)``, see :data:`PhasedAffine`) and ``phase`` (``None``: all ones; at most
     ``2**DIAGONAL_MAX_QUBITS`` entries).
     """
@@ -369,16 +436,19 @@ class ConstantFuser:
     Args:
         num_qubits: circuit width.
         emit: called with each block as it is closed, in an order that respects the circuit.
+        costs: the cost model (the built-in one by default).
     """
 
-    def __init__(self, num_qubits: int, emit: Callable[[FusedGate], None]) -> None:
+    def __init__(self, num_qubits: int, emit: Callable[[FusedGate], None], costs: FusionCosts = DEFAULT_COSTS) -> None:
         self.num_qubits = num_qubits
+        self.costs = costs
+        self._dense_max = costs.dense_max_qubits
         self.stats = FusionStats()
         self._emit = emit
         self._owner: dict[int, _Block] = {}
         self._open: dict[int, _Block] = {}  # serial -> block, least recently used first
         self._serial = 0
-        self._launch = _LAUNCH_NS / 2**num_qubits
+        self._launch = costs.launch_ns / 2**num_qubits
         self._gather_left = GATHER_BUDGET_BYTES
         self._costs: dict[tuple[int, tuple[int, ...]], float] = {}
 
@@ -396,16 +466,16 @@ class ConstantFuser:
 
     def _pass_cost(self, kind: int, qubits: tuple[int, ...]) -> float:
         if kind == DIAGONAL:
-            work = _diagonal_ns(qubits, self.num_qubits)
-        elif kind == MONOMIAL and len(qubits) > DENSE_MAX_QUBITS:
-            work = _GATHER_NS
+            work = _diagonal_ns(qubits, self.num_qubits, self.costs)
+        elif kind == MONOMIAL and len(qubits) > self._dense_max:
+            work = self.costs.gather_ns
         else:
-            work = dense_exec_qubits(qubits)[1]
+            work = dense_exec_qubits(qubits, self.costs)[1]
         return self._launch + work
 
     def _feasible(self, kind: int, qubits: tuple[int, ...], members: Sequence[_Block]) -> bool:
         width = len(qubits)
-        if width <= DENSE_MAX_QUBITS:
+        if width <= self._dense_max:
             return True
         if kind == DENSE:
             return False
@@ -438,7 +508,7 @@ class ConstantFuser:
             block = self._owner.get(ordered[0])
             if (
                 block is not None
-                and len(block.qubits) <= DENSE_MAX_QUBITS
+                and len(block.qubits) <= self._dense_max
                 and self._absorbs(block, ordered[0], matrix, kind)
             ):
                 return
@@ -453,7 +523,7 @@ class ConstantFuser:
             if block is not None and block not in touched:
                 touched.append(block)
         # an opener that fits into a dense block it touches just joins it (the sandwich costs nothing there)
-        joins_dense = any(b.kind == DENSE and len(set(b.qubits).union(ordered)) <= DENSE_MAX_QUBITS for b in touched)
+        joins_dense = any(b.kind == DENSE and len(set(b.qubits).union(ordered)) <= self._dense_max for b in touched)
         item.open_sandwiches = 0 if sandwich > 0 and joins_dense else sandwich
         merged, closed = self._choose(item, touched)
         for block in closed:
@@ -521,7 +591,7 @@ class ConstantFuser:
         partner, saving = None, 1e-9
         for block in islice((b for b in reversed(self._open.values()) if b not in touched), _OPTIONAL_PARTNERS):
             self.stats.options += 1
-            widest = DENSE_MAX_QUBITS if max(kind, block.kind) == DENSE else self.num_qubits
+            widest = self._dense_max if max(kind, block.kind) == DENSE else self.num_qubits
             if len(qubits) + len(block.qubits) > widest:
                 continue
             with_block = [*members, block]
@@ -560,7 +630,7 @@ class ConstantFuser:
         block = _Block(qubits, kind, 1, self._next_serial())
         self.stats.elements += matrix.size
         block.matrix = matrix  # kept by single wide gates too: the fallback when a gather index is too big
-        if len(qubits) > DENSE_MAX_QUBITS and kind != DENSE:
+        if len(qubits) > self._dense_max and kind != DENSE:
             form = _phased_affine_of(matrix, qubits, self.num_qubits)
             if form is not None:  # else a lone wide permutation gate (mcx ...)
                 block.perm, block.phase = form[:2], form[2]
@@ -574,7 +644,7 @@ class ConstantFuser:
         block = _Block(qubits, kind, gates, self._next_serial())
         block.open_sandwiches = sum(m.open_sandwiches for m in members)
         width = len(qubits)
-        if width <= DENSE_MAX_QUBITS:
+        if width <= self._dense_max:
             if kind == DIAGONAL:
                 diagonal = np.ones(2**width, dtype=np.complex128)
                 for m in members:
@@ -666,11 +736,7 @@ class ConstantFuser:
             if not np.any(np.abs(diagonal - 1.0) > _ZERO):
                 return None
             return FusedGate("diagonal", qubits, diagonal, block.gates)
-        if (
-            block.kind == MONOMIAL
-            and len(qubits) > DENSE_MAX_QUBITS
-            and self._gather_bytes(qubits) <= self._gather_left
-        ):
+        if block.kind == MONOMIAL and len(qubits) > self._dense_max and self._gather_bytes(qubits) <= self._gather_left:
             # a wide gate that is not affine (mcx ...): a gather, while the index fits the budget
             self._gather_left -= self._gather_bytes(qubits)
             source, phase = _permutation_of(block.matrix)

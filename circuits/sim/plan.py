@@ -6,7 +6,8 @@ What compilation does (docs/architecture.md, "The torch engine"):
   next multi-qubit gate touching that qubit, becomes one ``2 x 2`` matrix per sample;
   from 6 qubits on, two such steps on neighbouring qubits become one ``4 x 4`` step.
 * **Constant-gate fusion** (:mod:`circuits.sim.fusion`). Gates with fixed angles, and
-  runs of them, become blocks of up to 4 qubits (one dense matrix), diagonal blocks of up
+  runs of them, become blocks of up to 3 to 5 qubits (one dense matrix; the width and the
+  cost model measured on the machine, :func:`circuits.sim.tuning.fusion_costs`), diagonal blocks of up
   to 12 qubits (a QFT's ``cp`` chains, transpiled ``cx rz cx`` sandwiches: one elementwise
   product), and CNOT / SWAP / X blocks, with phases, wider than that (a CNOT ring: one
   index gather), chosen by a small cost model.
@@ -43,6 +44,7 @@ from circuits.ir.circuit import Circuit
 from circuits.ir.gates import complex_dtype_for, gate_matrix, gate_spec
 from circuits.ir.operation import Operation
 from circuits.ir.parameters import Angle
+from circuits.sim import tuning
 from circuits.sim.fusion import (
     DIAGONAL,
     MONOMIAL,
@@ -242,7 +244,8 @@ class Plan:
         return key, len(group.ops) - 1
 
     def _compile(self, operations: Sequence[Operation], matrices: list[np.ndarray | None]) -> None:
-        fuser = ConstantFuser(self.num_qubits, self._emit_fused)
+        self._fusion_costs = tuning.fusion_costs()
+        fuser = ConstantFuser(self.num_qubits, self._emit_fused, self._fusion_costs)
         self.fusion = fuser.stats
         pending: dict[int, list[tuple]] = {}
         phase = complex(1.0)
@@ -322,7 +325,7 @@ class Plan:
 
     def _emit_fused(self, gate: FusedGate) -> None:
         if gate.kind == "matrix":
-            qubits, _ = dense_exec_qubits(gate.qubits)
+            qubits, _ = dense_exec_qubits(gate.qubits, self._fusion_costs)
             self.steps.append(Step("matrix", qubits, constant=gate.operand, support=gate.qubits))
         elif gate.kind == "diagonal":
             qubits = diagonal_exec_qubits(gate.qubits, self.num_qubits)

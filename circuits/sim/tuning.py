@@ -11,7 +11,9 @@ measures the same choices on the machine it runs on and keeps the answers:
 * **what**: per (operation, gate width ``k``, run length ``R = 2**(n - last_qubit - 1)``, shared or
   per-sample matrix, autograd or not, dtype): the formulation of
   :func:`~circuits.sim.kernels.apply_matrix` and :func:`~circuits.sim.kernels.matrix_gradient`; and
-  the bytes of state per batch chunk (:func:`~circuits.sim.engine.chunk_size`). A candidate replaces
+  the bytes of state per batch chunk (:func:`~circuits.sim.engine.chunk_size`); and the constant-gate
+  fuser's cost model (:class:`~circuits.sim.fusion.FusionCosts`: the time of one pass of each kind of
+  block, and from it the widest dense block worth building). A candidate replaces
   the built-in choice (the fallback) only when it measured at least :data:`MARGIN` faster, so noise
   does not flip choices. Every candidate computes the same numbers (the tests check it), so tuning
   changes speed only;
@@ -58,6 +60,7 @@ __all__ = [
     "cache_path",
     "chunk_target_bytes",
     "enabled",
+    "fusion_costs",
     "kernel_form",
     "layer_form",
     "layer_probes",
@@ -108,6 +111,11 @@ _LAYER_MAX_QUBITS = 18
 _CHUNK_PROBE_QUBITS = 16
 _CHUNK_REPS = 2
 
+_FUSION_PROBE_QUBITS = 16
+"""The fuser's cost model is measured on one ``2**16`` complex64 state (512 KiB), as the built-in one was."""
+_FUSION_CALLS = 8
+"""Passes per timed repetition of a fusion probe (one pass of 16 qubits takes about 0.1 ms)."""
+
 _LAZY_BUDGET_S = 3.0
 """Seconds of first-use measuring one process may spend; past it, untuned choices take the built-in rules
 (and are measured by a later process)."""
@@ -119,6 +127,8 @@ _tables: dict[tuple, dict[str, str]] = {}
 """Per (machine id, dtype): the tuned kernel choices, loaded or measured in this process."""
 _chunks: dict[str, int | None] = {}
 """Per machine id: the tuned chunk bytes."""
+_fusion: dict[str, Any] = {}
+"""Per machine id: the fuser's cost model (a :class:`~circuits.sim.fusion.FusionCosts`)."""
 _spent = [0.0]
 """Seconds spent measuring in this process."""
 _choice_cache: dict[tuple, str | None] = {}
@@ -186,6 +196,7 @@ def reset() -> None:
     with _lock:
         _tables.clear()
         _chunks.clear()
+        _fusion.clear()
         _choice_cache.clear()
         _spent[0] = 0.0
 
@@ -221,6 +232,7 @@ def _valid_entry(entry: Any) -> bool:
             for table in entry.get("kernels", {}).values()
         )
         and (entry.get("chunk_bytes") is None or isinstance(entry.get("chunk_bytes"), int))
+        and (entry.get("fusion") is None or isinstance(entry.get("fusion"), dict))
     )
 
 
@@ -470,6 +482,47 @@ def chunk_target_bytes(device: torch.device) -> int | None:
         return _chunks[mid]
 
 
+def fusion_costs() -> Any:
+    """The constant-gate fuser's cost model for this machine (:class:`~circuits.sim.fusion.FusionCosts`).
+
+    The built-in model when tuning is off; else the saved one, or, at the first call on a machine, a
+    measurement (about 0.1 s: one pass of each kind of block on a 16-qubit complex64 state), saved when
+    steady. The plan is compiled on the host, so this is the CPU's model whatever device runs the plan.
+    """
+    from circuits.sim.fusion import DEFAULT_COSTS
+
+    if not _active(torch.device("cpu")):
+        return DEFAULT_COSTS
+    key = machine_key("cpu")
+    mid = _machine_id(key)
+    try:
+        return _fusion[mid]
+    except KeyError:
+        pass
+    with _lock:
+        if mid not in _fusion:
+            costs = _costs_from(_load_entry(mid).get("fusion"))
+            if costs is None and _spend():
+                measured, steady, _ = _measure_fusion()
+                if steady:
+                    costs = _costs_from(measured)
+                    _save_entry(key, lambda entry: entry.__setitem__("fusion", measured))
+            _fusion[mid] = costs or DEFAULT_COSTS
+        return _fusion[mid]
+
+
+def _costs_from(measured: dict[str, Any] | None) -> Any:
+    """A saved or fresh measurement as a cost model; ``None`` when absent or malformed."""
+    from circuits.sim.fusion import FusionCosts
+
+    if not measured:
+        return None
+    try:
+        return FusionCosts.from_measurement(**measured)
+    except (TypeError, ValueError):
+        return None
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -513,11 +566,13 @@ def _clock() -> Callable[[], float]:
     return time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
 
 
-def _interleaved_times(calls: dict[Any, Callable[[], object]], reps: int) -> dict[Any, list[float]]:
+def _interleaved_times(
+    calls: dict[Any, Callable[[], object]], reps: int, *, drop_slow: bool = True
+) -> dict[Any, list[float]]:
     """Seconds of each call in a warm-up round and ``reps`` interleaved rounds.
 
-    Candidates more than :data:`_DROP_FACTOR` times slower than the fastest in the warm-up round are
-    not timed again (they cannot win).
+    With ``drop_slow``, candidates more than :data:`_DROP_FACTOR` times slower than the fastest in the
+    warm-up round are not timed again (they cannot win).
     """
     clock = _clock()
     times: dict[Any, list[float]] = {}
@@ -526,7 +581,7 @@ def _interleaved_times(calls: dict[Any, Callable[[], object]], reps: int) -> dic
         call()
         times[name] = [clock() - t0]
     fastest = min(t[0] for t in times.values())
-    timed = {name: call for name, call in calls.items() if times[name][0] <= _DROP_FACTOR * fastest}
+    timed = {name: call for name, call in calls.items() if not drop_slow or times[name][0] <= _DROP_FACTOR * fastest}
     for _ in range(reps):
         for name, call in timed.items():
             t0 = clock()
@@ -745,6 +800,63 @@ def _measure_chunk() -> tuple[int, bool, dict[int, float]]:
     return (*_pick(times, engine._CACHE_TARGET_BYTES), _fastest(times))
 
 
+def _measure_fusion() -> tuple[dict[str, Any], bool, dict[str, float]]:
+    """Time one pass of each kind of constant block on a ``(1, 2**16)`` complex64 state, one after another.
+
+    Returns:
+        ``(measured, steady, seconds)``: the arguments of :meth:`FusionCosts.from_measurement` (ns per
+        amplitude; ``launch_ns``: a whole pass on a 4-qubit state), whether every timing was steady (see
+        :func:`_pick`), and the fastest seconds per pass by probe name.
+    """
+    from circuits.sim import kernels
+    from circuits.sim.fusion import DENSE_MAX_QUBITS
+
+    n = _FUSION_PROBE_QUBITS
+    gen = torch.Generator().manual_seed(0)
+    state = _random((1, 2**n), torch.complex64, gen)
+    out = torch.empty_like(state)
+    tiny = _random((1, 16), torch.complex64, gen)
+    tiny_out = torch.empty_like(tiny)
+
+    def repeated(call: Callable[[], object]) -> Callable[[], object]:
+        def calls() -> object:
+            for _ in range(_FUSION_CALLS):
+                call()
+            return None
+
+        return calls
+
+    def dense(qubits: Sequence[int], width: int = n, on: torch.Tensor = state, into: torch.Tensor = out):
+        k = len(qubits)
+        matrix = _random((1, 2**k, 2**k), torch.complex64, gen)
+        return repeated(lambda: kernels.apply_matrix(on, matrix, tuple(qubits), width, into))
+
+    middle = (n - DENSE_MAX_QUBITS) // 2
+    calls: dict[str, Callable[[], object]] = {"launch": dense((1,), 4, tiny, tiny_out)}
+    for k in range(1, DENSE_MAX_QUBITS + 1):
+        calls[f"dense{k}"] = dense(range(middle, middle + k))
+    calls["dense2_apart"] = dense((2, n // 2 + 2))
+    last = tuple(range(n - 6, n))
+    diagonal = _random((1, 2**6), torch.complex64, gen)
+    calls["diagonal"] = repeated(lambda: kernels.apply_diagonal(state, diagonal, last, n, out))
+    source = torch.randperm(2**n, generator=gen)
+    calls["gather"] = repeated(lambda: kernels.apply_monomial(state, source, None, out))
+    with _measuring(), torch.no_grad():
+        times = _interleaved_times(calls, _REPS + 2, drop_slow=False)
+    fastest = {name: min(t) / _FUSION_CALLS for name, t in times.items()}
+    steady = all(statistics.median(t) <= _STEADY * min(t) for t in times.values())
+    launch_s = fastest["launch"]
+    per_amp = {name: max(0.0, (t - launch_s)) * 1e9 / 2**n for name, t in fastest.items() if name != "launch"}
+    measured = {
+        "launch_ns": launch_s * 1e9,
+        "dense_ns": [per_amp[f"dense{k}"] for k in range(1, DENSE_MAX_QUBITS + 1)],
+        "permute_ns": max(0.0, per_amp["dense2_apart"] - per_amp["dense2"]),
+        "diagonal_ns": per_amp["diagonal"],
+        "gather_ns": per_amp["gather"],
+    }
+    return measured, steady, fastest
+
+
 def _largest_cache_bytes() -> int:
     """The largest CPU cache the system reports (bytes), 0 when unknown."""
     largest = 0
@@ -769,8 +881,10 @@ def tune(dtypes: Sequence[torch.dtype] = (torch.complex64,), *, save: bool = Tru
     Returns:
         A report: ``machine`` (the key), ``path`` (where it was saved, or ``None``), ``seconds`` (the time
         the measurement took), ``chunk_bytes`` and ``chunk_times`` (fastest seconds per candidate size),
+        ``fusion`` (the constant-gate fuser's pass costs, see :func:`fusion_costs`),
         ``kernels`` (per dtype: probe key -> choice), ``fallbacks`` (the same for the built-in rules),
-        ``unsteady`` (per dtype: the probe keys, and ``"chunk"``, measured too noisily to keep) and
+        ``unsteady`` (per dtype: the probe keys, and ``"chunk"`` and ``"fusion"``, measured too noisily to
+        keep) and
         ``times`` (per dtype and probe key: fastest seconds per candidate).
     """
     key = machine_key("cpu")
@@ -778,6 +892,8 @@ def tune(dtypes: Sequence[torch.dtype] = (torch.complex64,), *, save: bool = Tru
     with _lock:
         chunk, steady, chunk_times = _retry(_measure_chunk)
         unsteady: dict[str, list[str]] = {"chunk": [] if steady else ["chunk"]}
+        fusion, steady, _ = _retry(_measure_fusion)
+        unsteady["fusion"] = [] if steady else ["fusion"]
         tables: dict[str, dict[str, str]] = {}
         fallbacks: dict[str, dict[str, str]] = {}
         all_times: dict[str, dict[str, dict[str, float]]] = {}
@@ -805,6 +921,8 @@ def tune(dtypes: Sequence[torch.dtype] = (torch.complex64,), *, save: bool = Tru
             def update(entry: dict[str, Any]) -> None:
                 if not unsteady["chunk"]:
                     entry["chunk_bytes"] = chunk
+                if not unsteady["fusion"]:
+                    entry["fusion"] = fusion
                 entry["kernels"].update(kept)
 
             path = _save_entry(key, update)
@@ -812,6 +930,7 @@ def tune(dtypes: Sequence[torch.dtype] = (torch.complex64,), *, save: bool = Tru
             _choice_cache.clear()
             if not unsteady["chunk"]:
                 _chunks[mid] = chunk
+            _fusion.pop(mid, None)  # the next lookup reads what was saved
             for name, table in kept.items():
                 _tables[(mid, name)] = dict(table)
     return {
@@ -820,6 +939,7 @@ def tune(dtypes: Sequence[torch.dtype] = (torch.complex64,), *, save: bool = Tru
         "seconds": seconds,
         "chunk_bytes": chunk,
         "chunk_times": chunk_times,
+        "fusion": fusion,
         "kernels": tables,
         "fallbacks": fallbacks,
         "unsteady": unsteady,
@@ -840,7 +960,7 @@ def current_choices(dtype: torch.dtype = torch.complex64) -> dict[str, Any]:
     """What this machine's tuning file holds for ``dtype`` (nothing is measured): for reports.
 
     Returns:
-        ``machine``, ``path``, ``enabled``, ``chunk_bytes`` (``None`` when not measured yet),
+        ``machine``, ``path``, ``enabled``, ``chunk_bytes`` and ``fusion`` (``None`` when not measured yet),
         ``kernels`` (probe key -> choice, for the probes measured so far) and ``fallbacks`` (probe key ->
         built-in choice, for every probe).
     """
@@ -851,6 +971,7 @@ def current_choices(dtype: torch.dtype = torch.complex64) -> dict[str, Any]:
         "path": str(cache_path()),
         "enabled": enabled(),
         "chunk_bytes": entry.get("chunk_bytes"),
+        "fusion": entry.get("fusion"),
         "kernels": dict(entry.get("kernels", {}).get(_dtype_name(dtype), {})),
         "fallbacks": {probe.key: probe.fallback(dtype) for probe in [*all_probes(), *layer_probes()]},
     }

@@ -30,6 +30,8 @@ def _args(argv):
 def test_qml_bench_tune_measures_saves_and_prints(tuned, monkeypatch):
     monkeypatch.setattr(native, "available", lambda: True)  # measured by the fake below, never built
     monkeypatch.setattr(tuning, "_measure_chunk", lambda: (4 << 20, True, {4 << 20: 0.01, 8 << 20: 0.02}))
+    fusion = {"launch_ns": 2e4, "dense_ns": [1.3, 1.1, 1.4, 2.1, 3.2], "permute_ns": 2.7, "diagonal_ns": 0.4}
+    monkeypatch.setattr(tuning, "_measure_fusion", lambda: ({**fusion, "gather_ns": 1.2}, True, {}))
     monkeypatch.setattr(
         tuning,
         "_measure_probe",
@@ -42,6 +44,11 @@ def test_qml_bench_tune_measures_saves_and_prints(tuned, monkeypatch):
     assert f"file: {tuning.cache_path()}" in text
     assert "batch chunk: 4 MiB of state per chunk (built-in 8 MiB); 4 MiB 10.0 ms, 8 MiB 20.0 ms" in text
     assert "complex64: " in text and "float32: " in text
+    assert (
+        "constant-gate fusion: dense blocks up to 5 qubits; ns per amplitude: dense k=1..5 1.30/1.10/1.40/2.10/3.20, "
+        "non-contiguous +2.70, diagonal 0.40, gather 1.20; 20.0 us fixed per pass (built-in: dense blocks up to 4 "
+        "qubits)"
+    ) in text
     assert f"too noisy to keep (built-in used, measured again later): {PROBE_KEY}" in text
     entry = next(iter(json.loads(tuning.cache_path().read_text())["machines"].values()))
     assert entry["chunk_bytes"] == 4 << 20
@@ -51,6 +58,7 @@ def test_qml_bench_tune_measures_saves_and_prints(tuned, monkeypatch):
     out = io.StringIO()
     assert cli_bench.bench_command(_args(["tune", "--show"]), out) == 0
     assert "batch chunk: 4 MiB of state per chunk" in out.getvalue()
+    assert "constant-gate fusion: dense blocks up to 5 qubits" in out.getvalue()
 
 
 def test_qml_bench_without_an_action_is_a_user_error(capsys):

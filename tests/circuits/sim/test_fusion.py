@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from circuits import Circuit, ParameterVector, TorchBackend, X, Y, Z
 from circuits.ir.gates import MatrixData
 from circuits.ir.operation import Operation
-from circuits.sim import kernels
-from circuits.sim.fusion import DENSE_MAX_QUBITS, DIAGONAL_MAX_QUBITS, expand_matrix
+from circuits.sim import kernels, tuning
+from circuits.sim.fusion import DEFAULT_COSTS, DENSE_MAX_QUBITS, DIAGONAL_MAX_QUBITS, FusionCosts, expand_matrix
 from circuits.sim.plan import Plan, compile_plan
 from circuits.sim.reference import reference_state
 from circuits.testing import random_circuit, random_unitary
@@ -426,3 +426,50 @@ def test_tail_gather_permutes_the_last_qubits(width):
     out = torch.empty_like(state)
     kernels.apply_monomial(state, source, phase, out)
     torch.testing.assert_close(out, expected, atol=1e-12, rtol=0)
+
+
+# -- the cost model ---------------------------------------------------------------------------------
+
+
+def test_the_measured_cost_model_builds_the_widest_block_that_still_saves_a_pass():
+    def widest(dense):
+        return FusionCosts.from_measurement(1e4, dense, 2.0, 0.5, 1.3).dense_max_qubits
+
+    assert widest((1.4, 1.4, 1.7, 2.5, 4.1)) == DEFAULT_COSTS.dense_max_qubits == 4  # the built-in table
+    assert widest((1.3, 1.1, 1.4, 2.1, 3.2)) == 5  # a 5-qubit block costs less than a 4-qubit one and a pass
+    assert widest((1.0, 1.2, 1.9, 3.5, 9.0)) == 3  # never below 3
+    with pytest.raises(ValueError, match=r"dense_ns for k = 1\.\.5 \(got 3\)"):
+        FusionCosts.from_measurement(1e4, (1.0, 1.0, 1.0), 2.0, 0.5, 1.3)
+
+
+WIDE_COSTS = FusionCosts(dense_ns=(1.4, 1.4, 1.5, 1.6, 1.7), dense_max_qubits=5)
+"""A machine where 5-qubit dense blocks are nearly free."""
+
+
+@pytest.fixture
+def wide_costs(monkeypatch):
+    monkeypatch.setattr(tuning, "fusion_costs", lambda: WIDE_COSTS)
+
+
+def test_a_layer_of_h_takes_one_pass_per_five_qubits_where_that_is_cheap(wide_costs):
+    assert _kinds(Circuit(10, [Operation.create("h", q) for q in range(10)])) == [("matrix", 5), ("matrix", 5)]
+
+
+@pytest.mark.parametrize(("seed", "num_qubits"), [(0, 5), (1, 6), (2, 7), (3, 7), (4, 6)])
+def test_five_qubit_blocks_match_reference(wide_costs, seed, num_qubits):
+    circuit = random_circuit(num_qubits, depth=25, seed=seed, gates=FUSABLE)
+    assert max(len(s.support) for s in compile_plan(circuit).steps if s.kind == "matrix") <= DENSE_MAX_QUBITS
+    _assert_state(circuit)
+
+
+def test_adjoint_and_backprop_agree_through_five_qubit_blocks(wide_costs):
+    n = 7
+    circuit = _mixed_circuit(n, 3)
+    assert any(len(s.support) == 5 for s in compile_plan(circuit).steps if s.kind == "matrix" and s.tensor == -1)
+    x = torch.rand(2, n, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    w = torch.rand(3 * n, dtype=torch.float64, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    grads = {}
+    for method in ("adjoint", "backprop"):
+        out = TorchBackend(dtype=torch.complex128, diff_method=method).expval(circuit, [Z(0), X(4)], {"x": x, "w": w})
+        grads[method] = torch.autograd.grad(out.sum(), w)[0]
+    torch.testing.assert_close(grads["adjoint"], grads["backprop"], atol=1e-10, rtol=0)

@@ -292,3 +292,61 @@ def test_the_layer_choice_is_measured_once_and_steers_the_engine(tuned, monkeypa
     assert engine._layer_tile(plan, torch.complex64, torch.device("cpu"), grad=True) is None  # measured slower
     assert tuning.layer_form(30, torch.complex64, False) == "torch"
     assert calls[-1][0] == "layer:n18:nograd"  # wide plans share the widest probe
+
+
+# -- the constant-gate fuser's cost model ------------------------------------------------------------
+
+FAST_FIVE = {
+    "launch_ns": 2e4,
+    "dense_ns": [1.3, 1.1, 1.4, 2.1, 3.2],
+    "permute_ns": 2.7,
+    "diagonal_ns": 0.4,
+    "gather_ns": 1.2,
+}
+"""A measurement in which 5-qubit blocks pay (3.2 < 2.1 + 1.3)."""
+
+
+def test_the_fusion_cost_model_is_measured_once_saved_and_steers_compilation(tuned, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(tuning, "_measure_fusion", lambda: calls.append(1) or (FAST_FIVE, True, {}))
+    costs = tuning.fusion_costs()
+    assert costs.dense_max_qubits == 5 and costs.launch_ns == 2e4 and costs.dense(5) == 3.2
+    assert tuning.fusion_costs() is costs and calls == [1]
+    (entry,) = json.loads(tuning.cache_path().read_text())["machines"].values()
+    assert entry["fusion"] == FAST_FIVE
+
+    tuning.reset()  # a new process reads the file
+    monkeypatch.setattr(tuning, "_measure_fusion", lambda: pytest.fail("measured although the file had it"))
+    assert tuning.fusion_costs() == costs
+    from circuits.sim.plan import compile_plan
+
+    layer = Circuit(10)
+    for q in range(10):
+        layer = layer.h(q)
+    assert [len(s.qubits) for s in compile_plan(layer).steps] == [5, 5]
+
+
+def test_fusion_costs_fall_back_to_the_built_in_model(tuned, monkeypatch):
+    from circuits.sim.fusion import DEFAULT_COSTS
+
+    monkeypatch.setattr(tuning, "_measure_fusion", lambda: (FAST_FIVE, False, {}))  # too noisy to keep
+    assert tuning.fusion_costs() is DEFAULT_COSTS
+    assert not tuning.cache_path().exists()
+    tuning.reset()
+    key = tuning.machine_key("cpu")
+    bad = {tuning._machine_id(key): {"kernels": {}, "fusion": {"dense_ns": [1.0]}}}  # malformed: measured again
+    tuning.cache_path().write_text(json.dumps({"version": tuning.FORMAT_VERSION, "machines": bad}))
+    monkeypatch.setattr(tuning, "_measure_fusion", lambda: (FAST_FIVE, True, {}))
+    assert tuning.fusion_costs().dense_max_qubits == 5
+    monkeypatch.setenv(tuning.ENV_SWITCH, "off")
+    assert tuning.fusion_costs() is DEFAULT_COSTS
+
+
+def test_a_real_fusion_measurement_times_every_kind_of_pass():
+    measured, steady, fastest = tuning._measure_fusion()
+    kinds = {"launch", "dense2_apart", "diagonal", "gather"} | {f"dense{k}" for k in range(1, 6)}
+    assert set(fastest) == kinds
+    assert all(0 < t < 0.1 for t in fastest.values())
+    assert len(measured["dense_ns"]) == 5 and all(x >= 0 for x in measured["dense_ns"])
+    assert measured["dense_ns"][4] > measured["dense_ns"][0]  # a 32 x 32 block costs more than a 2 x 2
+    assert isinstance(steady, bool)
