@@ -124,9 +124,10 @@ def _apply(
     num_qubits: int,
     tile: int | None,
     out: torch.Tensor | None = None,
+    inverse: tuple = (),
 ) -> torch.Tensor:
     if step.kind == "monomial":
-        return apply_monomial(state, constants[0], constants[1], out)
+        return apply_monomial(state, constants[0], constants[1], out, inverse=inverse[:2] or None)
     if step.kind == "diagonal":
         return apply_diagonal(state, operand, step.qubits, num_qubits, out)
     if step.kind == "layer":
@@ -145,10 +146,13 @@ def _run_forward(
     spare = None if target is None else torch.empty_like(state)
     last = len(run.steps) - 1
     n = run.plan.num_qubits
+    # under autograd, permutations take their inverse gather as backward (built once per plan)
+    autograd = target is None and torch.is_grad_enabled() and any(s.kind == "monomial" for s in run.steps)
+    inverses = run.inverse_constants(state.dtype, state.device) if autograd else None
     for i, (step, const) in enumerate(zip(run.steps, run.constants, strict=True)):
         operand = None if step.kind == "monomial" else _step_operand(step, tensors, const, rows, run.plan)
         if target is None:
-            state = _apply(step, state, operand, const, n, run.tile)
+            state = _apply(step, state, operand, const, n, run.tile, inverse=() if inverses is None else inverses[i])
             continue
         out = target if i == last else spare
         spare = state

@@ -22,7 +22,7 @@ What compilation does (docs/architecture.md, "The torch engine"):
 Compilation looks at every gate once with bounded work per gate, so its time and memory
 are linear in the number of gates. Everything that depends on the dtype and device
 (constant operands, gather indices) is built on the first call that needs it and cached;
-what only the adjoint backward needs (inverse gathers) is built on its first backward.
+what only backward passes need (inverse gathers) is built on the first backward.
 
 The plan holds no tensors that depend on parameter values; :meth:`Plan.step_tensors`
 builds them per call, differentiably.
@@ -657,7 +657,8 @@ class Plan:
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list[tuple[torch.Tensor | None, ...]]:
         """Per monomial step, the inverse's gather index, its phases, and the phases for ``[conj(psi); phi]``.
 
-        Only the adjoint backward needs these: they are built on its first call.
+        The adjoint backward needs these, and the backprop path's permutations use the inverse gather as their
+        backward: they are built on the first call that needs them.
         """
         return self._cached("inverses", (dtype, device), lambda: self._build_inverses(dtype, device))
 
