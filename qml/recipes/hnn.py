@@ -349,13 +349,15 @@ def _recipe(task: HamiltonianTask, training: _Training, summary: str) -> Recipe:
             report=_report(task, train, starts, test_starts, options.quick, name),
         )
 
+    epochs = training.epochs or task.epochs
     return Recipe(
         name,
         summary,
         build,
-        epochs=training.epochs or task.epochs,
+        epochs=epochs,
         batch_size=task.batch_size,
         quick_epochs=training.quick_epochs,
+        checkpoint_every=max(1, epochs // 20),  # hnn-spring: 101 s writing after every epoch, 65 s so
     )
 
 

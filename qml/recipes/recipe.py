@@ -108,6 +108,8 @@ class Recipe:
         quick_epochs: epochs of the ``--quick`` variant.
         monitor: the history key that marks the best epoch (``None``: validation loss).
         grad_clip_norm: clip the gradients' 2-norm to this before every step (``None``: no clipping).
+        checkpoint_every: write the run's checkpoint every this many epochs (see
+            :class:`~qml.training.FitConfig`; recipes of thousands of one-step epochs write every 100).
     """
 
     name: str
@@ -118,6 +120,7 @@ class Recipe:
     quick_epochs: int = 2
     monitor: str | None = None
     grad_clip_norm: float | None = None
+    checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
@@ -125,7 +128,7 @@ class Recipe:
                 "a recipe name is lowercase letters and digits joined by single hyphens (like 'qkan-sinc20'), "
                 f"got {self.name!r}."
             )
-        for option in ("epochs", "batch_size", "quick_epochs"):
+        for option in ("epochs", "batch_size", "quick_epochs", "checkpoint_every"):
             value = getattr(self, option)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Recipe {self.name!r}: {option} must be a positive int, got {value!r}.")

@@ -161,6 +161,7 @@ def run_recipe(
         seed=seed,
         grad_clip_norm=recipe.grad_clip_norm,
         monitor=recipe.monitor,
+        checkpoint_every=recipe.checkpoint_every,
         progress=progress,
         verbose=progress,
     )

@@ -82,6 +82,11 @@ class FitConfig:
         progress: show a progress bar per epoch (rank 0, on standard error) when a terminal or a
             notebook shows it; redirected output gets only the ``verbose`` lines.
         verbose: print one line per epoch (rank 0, on standard output).
+        checkpoint_every: write ``checkpoint.pt``, ``best.pt`` and ``metrics.jsonl`` every this many epochs,
+            and after the last one (or the early stop). ``1`` (default) writes after every epoch; a run of
+            thousands of one-step epochs (full-batch physics training) spends most of its time writing, so
+            it writes every 100 or so: a run stopped between writes resumes from the last one written and
+            trains those epochs again, and ``best.pt`` holds the best epoch up to that write.
     """
 
     epochs: int = 10
@@ -96,9 +101,10 @@ class FitConfig:
     eval_batch_size: int = 1024
     progress: bool = True
     verbose: bool = True
+    checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "checkpoint_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"FitConfig.{name} must be a positive int, got {value!r}.")
@@ -114,7 +120,7 @@ class FitConfig:
             raise ValueError(f"FitConfig.monitor_mode must be 'min', 'max' or 'auto', got {self.monitor_mode!r}.")
 
 
-_RESUMABLE_CHANGES = frozenset({"epochs", "progress", "verbose", "eval_batch_size"})
+_RESUMABLE_CHANGES = frozenset({"epochs", "progress", "verbose", "eval_batch_size", "checkpoint_every"})
 """Config fields a resumed run may change; any other change would make it a different run."""
 
 _CHECKPOINT_KEYS = (
@@ -350,6 +356,10 @@ class _Run:
     ctx: DistributedContext
     result: FitResult = field(init=False)
     bad_epochs: int = 0
+    saved_epoch: int = 0
+    """The epoch of the last checkpoint written (or resumed from); 0 before the first."""
+    pending_best: dict[str, Any] | None = None
+    """The best epoch's ``best.pt`` contents, waiting for the next write (``checkpoint_every`` > 1)."""
 
     def __post_init__(self) -> None:
         self.result = FitResult(out_dir=self.out_dir)
@@ -407,6 +417,7 @@ class _Run:
         saved = load_checkpoint(path, required=_CHECKPOINT_KEYS)
         _check_resumable(saved, self.config, self.run_info, path)
         done = int(saved["epoch"])
+        self.saved_epoch = done
         if done > self.config.epochs:
             raise CheckpointError(
                 f"The run in {self.out_dir} has already trained {done} epochs; a resumed run cannot be shorter "
@@ -471,7 +482,7 @@ class _Run:
         checkpoint = self.out_dir / CHECKPOINT if self.out_dir is not None else None
         kept = ""
         if checkpoint is not None and checkpoint.exists():
-            kept = f"The last good checkpoint (epoch {epoch - 1}) is {checkpoint}; "
+            kept = f"The last good checkpoint (epoch {self.saved_epoch}) is {checkpoint}; "
         return NonFiniteLossError(
             f"The loss is {value:.6g} at epoch {epoch}, step {step}: training stopped before this step changed "
             f"the weights. {kept}lower the learning rate or set grad_clip_norm, then resume.",
@@ -511,7 +522,12 @@ class _Run:
         patience = config.early_stopping_patience
         result.stopped_early = patience is not None and self.bad_epochs >= patience and epoch < config.epochs
         if self.out_dir is not None and self.ctx.is_main:
-            self._save(epoch, improved)
+            if improved:  # the weights as they are now, written with the next checkpoint
+                model = {key: value.detach().clone() for key, value in self.model.state_dict().items()}
+                self.pending_best = {"epoch": epoch, "model": model, self.monitor: value}
+            due = epoch % config.checkpoint_every == 0 or epoch == config.epochs or result.stopped_early
+            if due:
+                self._save(epoch)
         self.ctx.barrier()
         shown = "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("epoch", "time_s", "lr"))
         self.say(f"epoch {epoch}/{config.epochs}  {shown}  ({record['time_s']:.1f} s)")
@@ -521,11 +537,11 @@ class _Run:
                 f"(best {result.best_value:.4g} at epoch {result.best_epoch})"
             )
 
-    def _save(self, epoch: int, improved: bool) -> None:
+    def _save(self, epoch: int) -> None:
         assert self.out_dir is not None
-        if improved:
-            best = {"epoch": epoch, "model": self.model.state_dict(), self.monitor: self.result.best_value}
-            save_checkpoint(self.out_dir / BEST, best)
+        if self.pending_best is not None:
+            save_checkpoint(self.out_dir / BEST, self.pending_best)
+            self.pending_best = None
         state = {
             "epoch": epoch,
             "model": self.model.state_dict(),
@@ -541,3 +557,4 @@ class _Run:
         }
         save_checkpoint(self.out_dir / CHECKPOINT, state)
         write_metrics(self.out_dir / METRICS, self.result.history)
+        self.saved_epoch = epoch

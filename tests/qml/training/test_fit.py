@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import json
 import math
@@ -103,6 +104,67 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, stop_after):
     strip = lambda h: [{k: v for k, v in r.items() if k != "time_s"} for r in h]  # noqa: E731
     assert strip(resumed_result.history) == strip(straight_result.history)
     assert strip(read_metrics(tmp_path / "split" / METRICS)) == strip(straight_result.history)
+
+
+def test_checkpoint_every_writes_less_often_and_resumes_from_the_last_write(tmp_path, monkeypatch):
+    fit_module = importlib.import_module("qml.training.fit")
+    writes = []
+    original = fit_module.save_checkpoint
+
+    def counting(path, payload):
+        writes.append(path.name)
+        return original(path, payload)
+
+    monkeypatch.setattr(fit_module, "save_checkpoint", counting)
+    straight, straight_result = _train(tmp_path / "straight", epochs=7)
+    assert writes.count(CHECKPOINT) == 7
+    writes.clear()
+    every, result = _train(tmp_path / "every", epochs=7, checkpoint_every=3)
+    assert _same_weights(straight, every)  # the training is the same
+    assert writes.count(CHECKPOINT) == 3  # after epochs 3, 6 and the last
+    assert load_checkpoint(tmp_path / "every" / CHECKPOINT)["epoch"] == 7
+    assert len(read_metrics(tmp_path / "every" / METRICS)) == 7
+    best, straight_best = (load_checkpoint(tmp_path / run / "best.pt") for run in ("every", "straight"))
+    assert best["epoch"] == result.best_epoch == straight_best["epoch"]
+    assert all(torch.equal(a, b) for a, b in zip(best["model"].values(), straight_best["model"].values(), strict=True))
+
+    # killed during epoch 6: the write of epoch 3 is kept; resumed, epochs 4 to 7 train again and end the same
+    train_epoch = fit_module._Run._train_epoch
+
+    def killed_in_epoch_6(self, trained, loader, epoch):
+        if epoch == 6:
+            raise KeyboardInterrupt
+        return train_epoch(self, trained, loader, epoch)
+
+    monkeypatch.setattr(fit_module._Run, "_train_epoch", killed_in_epoch_6)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path / "killed", epochs=7, checkpoint_every=3)
+    assert load_checkpoint(tmp_path / "killed" / CHECKPOINT)["epoch"] == 3
+    monkeypatch.setattr(fit_module._Run, "_train_epoch", train_epoch)
+    resumed, resumed_result = _train(tmp_path / "killed", epochs=7, resume=True, checkpoint_every=2)
+    assert _same_weights(straight, resumed)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "time_s"} for r in h]  # noqa: E731
+    assert strip(resumed_result.history) == strip(straight_result.history)
+    with pytest.raises(ValueError, match=r"FitConfig.checkpoint_every must be a positive int, got 0"):
+        FitConfig(checkpoint_every=0)
+
+
+def test_nan_loss_names_the_last_checkpoint_written(tmp_path):
+    calls = {"n": 0}
+
+    def loss_fn(output, target):
+        calls["n"] += 1
+        loss = nn.functional.mse_loss(output.squeeze(-1), target)
+        return loss * math.nan if calls["n"] == 4 * 4 + 2 else loss  # epoch 5, step 2 (4 steps per epoch)
+
+    model = nn.Linear(2, 1)
+    x = torch.randn(32, 2, generator=torch.Generator().manual_seed(0))
+    config = FitConfig(epochs=8, batch_size=8, progress=False, verbose=False, checkpoint_every=3)
+    with pytest.raises(NonFiniteLossError, match=r"loss is nan at epoch 5, step 2.*checkpoint \(epoch 3\)"):
+        fit(
+            model, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), (x, x.sum(-1)), config=config, out_dir=tmp_path
+        )
+    assert load_checkpoint(tmp_path / CHECKPOINT)["epoch"] == 3 and len(read_metrics(tmp_path / METRICS)) == 3
 
 
 def test_checkpoint_contents(tmp_path):
