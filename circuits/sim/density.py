@@ -96,7 +96,13 @@ def check_memory_fits(one_copy: int, copies: int, device: torch.device, what: st
 
 
 def check_density_memory(
-    num_qubits: int, batch_size: int, itemsize: int, device: torch.device, *, copies: int = 3
+    num_qubits: int,
+    batch_size: int,
+    itemsize: int,
+    device: torch.device,
+    *,
+    copies: int = 3,
+    gradient: bool = False,
 ) -> None:
     """Raise :class:`SimulationMemoryError` when ``copies`` batched density matrices would not fit.
 
@@ -106,15 +112,18 @@ def check_density_memory(
         itemsize: bytes per complex entry (8 for complex64, 16 for complex128).
         device: where they would live.
         copies: how many the simulation holds at once.
+        gradient: the copies are what autograd keeps for the backward (the message says so).
     """
+    kept = " under autograd (it keeps the input of every pass for the backward)" if gradient else ""
+    shorter = " a shallower circuit, or the values without requires_grad (no gradient)," if gradient else ""
     check_memory_fits(
         batch_size * itemsize * 4**num_qubits,
         copies,
         device,
-        f"The density matrix of {num_qubits} qubits for a batch of {batch_size} (batch_size * 4**{num_qubits} * "
-        f"{itemsize} bytes per copy)",
-        "Use fewer qubits or a smaller batch, or TorchBackend(method='trajectory') (memory of a state vector per "
-        "trajectory).",
+        f"The density matrix of {num_qubits} qubits for a batch of {batch_size}{kept} (batch_size * "
+        f"4**{num_qubits} * {itemsize} bytes per copy)",
+        f"Use fewer qubits or a smaller batch,{shorter} or TorchBackend(method='trajectory') (memory of a state "
+        "vector per trajectory).",
     )
 
 
@@ -407,9 +416,15 @@ def simulate_density(
     n = circuit.num_qubits
     batched = any(v.shape[0] != 1 for v in values.values()) or (initial is not None and initial.shape[0] != 1)
     rows = batch_size if batched else 1
-    check_density_memory(n, rows, dtype.itemsize, device)
-    real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
     plan = compile_density_plan(circuit)
+    tracked = [*values.values(), *([] if initial is None else [initial])]
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tracked):
+        # autograd keeps the input of every pass: one per lifted block, two per block applied on both sides
+        kept = sum(1 if block.lifted else 2 for block in plan.blocks)
+        check_density_memory(n, rows, dtype.itemsize, device, copies=2 + kept, gradient=True)
+    else:
+        check_density_memory(n, rows, dtype.itemsize, device)
+    real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
     operands = plan.operands(values, rows, real_dtype, device)
     if initial is None:
         rho = torch.zeros(rows, 4**n, dtype=dtype, device=device)

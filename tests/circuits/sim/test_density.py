@@ -256,6 +256,29 @@ def test_a_density_matrix_too_large_for_memory_is_refused_with_the_estimate() ->
         TorchBackend().probs(circuit)
 
 
+def test_under_autograd_the_memory_check_counts_every_kept_pass(monkeypatch) -> None:
+    """Backprop keeps each pass's input: a deep noisy circuit that fits without gradients may not with them."""
+    from circuits.sim import density
+
+    n, depth = 8, 20
+    p = ParameterVector("p", 1)
+    circuit = Circuit(n)
+    for _ in range(depth):
+        for q in range(n):
+            circuit = circuit.rx(p[0], q).depolarizing(0.01, q)
+        for q in range(n - 1):
+            circuit = circuit.cz(q, q + 1)
+    passes = sum(1 if block.lifted else 2 for block in density.compile_density_plan(circuit).blocks)
+    one_copy = 64 * 8 * 4**n  # batch 64, complex64
+    monkeypatch.setattr(density, "available_memory_bytes", lambda device: 10 * one_copy)
+    angle = torch.full((64, 1), 0.3)
+    TorchBackend(method="density_matrix").expval(circuit, Z(0), {"p": angle})  # 3 copies fit
+    assert passes > 8
+    message = rf"under autograd .* needs about .* \({passes + 2} copies of .*without requires_grad"
+    with pytest.raises(SimulationMemoryError, match=message):
+        TorchBackend(method="density_matrix").expval(circuit, Z(0), {"p": angle.requires_grad_()})
+
+
 def test_statevector_of_a_noiseless_circuit_is_unchanged_by_auto() -> None:
     circuit = Circuit(2).h(0).cx(0, 1)
     state = TorchBackend(dtype=torch.complex128).state(circuit)
