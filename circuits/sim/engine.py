@@ -84,7 +84,7 @@ def _layer_tile(plan: Plan, dtype: torch.dtype, device: torch.device, grad: bool
 class _Execution:
     """The steps a simulation runs and their constants: the plan's own, or its layer variant."""
 
-    __slots__ = ("constants", "inverses", "plan", "source", "steps", "tile")
+    __slots__ = ("constants", "inverses", "plan", "prefix", "source", "steps", "tile")
 
     def __init__(self, plan: Plan, dtype: torch.dtype, device: torch.device, grad: bool) -> None:
         self.plan = plan
@@ -96,6 +96,7 @@ class _Execution:
             self.steps, self.source = plan.layer_steps(self.tile)
             self.constants = [() if i < 0 else constants[i] for i in self.source]
         self.inverses: list | None = None
+        self.prefix = _product_prefix(self.steps, plan)
 
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list:
         inverses = self.plan.inverse_constants(dtype, device)
@@ -106,6 +107,85 @@ def _initial_state(batch: int, num_qubits: int, dtype: torch.dtype, device: torc
     state = torch.zeros(batch, 2**num_qubits, dtype=dtype, device=device)
     state[:, 0] = 1
     return state
+
+
+_PRODUCT_START_MIN_AMPLITUDES = 1 << 16
+"""From this many amplitudes per chunk, the leading single-qubit steps are built as a product state
+(:func:`_product_start`); below, their few tensor operations cost more than the passes they save."""
+
+
+def _start(run: _Execution, tensors: list[torch.Tensor], rows: slice, dtype: torch.dtype, device: torch.device):
+    """The state the steps from ``_first(run, rows)`` on start from: the prefix's product state, or ``|0...0>``."""
+    if _first(run, rows):
+        return _product_start(run, tensors, rows, dtype)
+    return _initial_state(rows.stop - rows.start, run.plan.num_qubits, dtype, device)
+
+
+def _first(run: _Execution, rows: slice) -> int:
+    """The first step to run after :func:`_start`: ``run.prefix`` when the product state is built, else 0."""
+    big = (rows.stop - rows.start) << run.plan.num_qubits >= _PRODUCT_START_MIN_AMPLITUDES
+    return run.prefix if big else 0
+
+
+def _product_prefix(steps: list[Step], plan: Plan) -> int:
+    """How many leading steps only apply single-qubit gates (per sample) to distinct qubits.
+
+    From ``|0...0>`` they make a product state, which :func:`_product_start` builds directly: one write of
+    the state, instead of a pass (and its backward) per step.
+    """
+    kron_base = 1 + len(plan._multi_keys)  # fused pairs and triples of single-qubit runs follow the gate types
+    seen: set[int] = set()
+    count = 0
+    for step in steps:
+        single = step.kind == "layer" or (step.kind == "matrix" and (step.tensor == 0 or step.tensor >= kron_base))
+        if not single or seen.intersection(step.qubits):
+            break
+        seen.update(step.qubits)
+        count += 1
+    return count
+
+
+def _product_start(run: _Execution, tensors: list[torch.Tensor], rows: slice, dtype: torch.dtype) -> torch.Tensor:
+    """The state after the plan's first ``run.prefix`` steps, from ``|0...0>``.
+
+    It is the product of each gate's first column (differentiable; ``(rows, 2**n)``).
+    """
+    columns: dict[int, torch.Tensor] = {}  # first qubit -> amplitudes of qubits q .. q + k - 1, (rows, 2**k)
+    for step, const in zip(run.steps[: run.prefix], run.constants[: run.prefix], strict=True):
+        operand = _step_operand(step, tensors, const, rows, run.plan)
+        if step.kind == "layer":
+            for j, q in enumerate(step.qubits):
+                columns[q] = operand[:, j, :, 0]
+        else:  # a fused single-qubit run, or a kron of runs on ascending neighbouring qubits
+            columns[step.qubits[0]] = operand[..., :, 0]
+    count = rows.stop - rows.start
+    zero = torch.tensor([1.0, 0.0], dtype=dtype, device=tensors[0].device).expand(count, 2)
+    factors: list[torch.Tensor] = []  # in qubit order (qubit 0 is the most significant bit)
+    q = 0
+    while q < run.plan.num_qubits:
+        factor = columns.get(q, zero).to(dtype)
+        factors.append(factor)
+        q += factor.shape[-1].bit_length() - 1
+    return _outer_product(factors, count)
+
+
+def _outer_product(factors: list[torch.Tensor], count: int) -> torch.Tensor:
+    """``factors[0] (x) factors[1] (x) ...`` per row, as a balanced tree of batched outer products.
+
+    Each outer product is a ``bmm``, whose backward reads the cotangent once per side (an elementwise product
+    and a sum would make full-size temporaries at every level).
+    """
+    if len(factors) == 1:
+        return factors[0]
+    widths = [f.shape[-1].bit_length() - 1 for f in factors]
+    half, total, split = sum(widths) / 2, 0, 1
+    for i, width in enumerate(widths[:-1]):
+        total += width
+        split = i + 1
+        if total >= half:
+            break
+    left, right = _outer_product(factors[:split], count), _outer_product(factors[split:], count)
+    return torch.bmm(left.unsqueeze(2), right.unsqueeze(1)).reshape(count, -1)
 
 
 def _step_operand(step: Step, tensors: list[torch.Tensor], constants: tuple, rows: slice, plan: Plan) -> torch.Tensor:
@@ -141,8 +221,12 @@ def _run_forward(
     state: torch.Tensor,
     rows: slice,
     target: torch.Tensor | None = None,
+    first: int = 0,
 ) -> torch.Tensor:
-    """Apply every step. With ``target`` (autograd off), ping-pong between two buffers and end in ``target``."""
+    """Apply the steps from ``first`` on.
+
+    With ``target`` (autograd off), ping-pong between two buffers and end in ``target``.
+    """
     spare = None if target is None else torch.empty_like(state)
     last = len(run.steps) - 1
     n = run.plan.num_qubits
@@ -150,6 +234,8 @@ def _run_forward(
     autograd = target is None and torch.is_grad_enabled() and any(s.kind == "monomial" for s in run.steps)
     inverses = run.inverse_constants(state.dtype, state.device) if autograd else None
     for i, (step, const) in enumerate(zip(run.steps, run.constants, strict=True)):
+        if i < first:
+            continue
         operand = None if step.kind == "monomial" else _step_operand(step, tensors, const, rows, run.plan)
         if target is None:
             state = _apply(step, state, operand, const, n, run.tile, inverse=() if inverses is None else inverses[i])
@@ -310,8 +396,8 @@ def _simulate_buffered(
     out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
-        state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
-        _run_forward(run, tensors, state, rows, target=out[rows])
+        start = _start(run, tensors, rows, dtype, device)
+        _run_forward(run, tensors, start, rows, target=out[rows], first=_first(run, rows))
     return out
 
 
@@ -323,8 +409,8 @@ def _simulate_backprop(
     pieces = []
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
-        state = _initial_state(rows.stop - rows.start, plan.num_qubits, dtype, device)
-        pieces.append(_run_forward(run, tensors, state, rows))
+        start = _start(run, tensors, rows, dtype, device)
+        pieces.append(_run_forward(run, tensors, start, rows, first=_first(run, rows)))
     return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
 
 
