@@ -396,8 +396,8 @@ def _simulate_buffered(
     out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
-        start = _start(run, tensors, rows, dtype, device)
-        _run_forward(run, tensors, start, rows, target=out[rows], first=_first(run, rows))
+        initial = _start(run, tensors, rows, dtype, device)
+        _run_forward(run, tensors, initial, rows, target=out[rows], first=_first(run, rows))
     return out
 
 
@@ -409,8 +409,8 @@ def _simulate_backprop(
     pieces = []
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
-        start = _start(run, tensors, rows, dtype, device)
-        pieces.append(_run_forward(run, tensors, start, rows, first=_first(run, rows)))
+        initial = _start(run, tensors, rows, dtype, device)
+        pieces.append(_run_forward(run, tensors, initial, rows, first=_first(run, rows)))
     return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
 
 
