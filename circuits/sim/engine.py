@@ -18,7 +18,8 @@ a layer of single-qubit gates is one pass per group of qubits instead of one per
 
 Both process the batch in chunks sized to stay in the CPU caches
 (:func:`chunk_size`; the bytes per chunk are tuned per machine by :mod:`circuits.sim.tuning`), which is
-what makes 16-qubit batches fast.
+what makes 16-qubit batches fast. A chunk of at least ``2**16`` amplitudes does not run the plan's leading
+single-qubit steps on ``|0...0>``: their product state is built directly (:func:`_product_start`).
 """
 
 from __future__ import annotations
