@@ -26,3 +26,15 @@ def dtype(request) -> torch.dtype:
 def atol(dtype) -> float:
     """Agreement required with the exact oracles at this precision."""
     return TOLERANCE[dtype]
+
+
+@pytest.fixture
+def tuned(monkeypatch, tmp_path):
+    """Tuning on, with its file in a fresh directory; the process's tuning state forgotten before and after."""
+    from circuits.sim import tuning
+
+    monkeypatch.setenv(tuning.ENV_SWITCH, "on")
+    monkeypatch.setenv(tuning.ENV_CACHE_DIR, str(tmp_path))
+    tuning.reset()
+    yield tmp_path
+    tuning.reset()

@@ -115,17 +115,16 @@ _PRODUCT_START_MIN_AMPLITUDES = 1 << 16
 (:func:`_product_start`); below, their few tensor operations cost more than the passes they save."""
 
 
-def _start(run: _Execution, tensors: list[torch.Tensor], rows: slice, dtype: torch.dtype, device: torch.device):
-    """The state the steps from ``_first(run, rows)`` on start from: the prefix's product state, or ``|0...0>``."""
-    if _first(run, rows):
-        return _product_start(run, tensors, rows, dtype)
-    return _initial_state(rows.stop - rows.start, run.plan.num_qubits, dtype, device)
+def _start(
+    run: _Execution, tensors: list[torch.Tensor], rows: slice, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, int]:
+    """A chunk's starting state and the first step still to run on it.
 
-
-def _first(run: _Execution, rows: slice) -> int:
-    """The first step to run after :func:`_start`: ``run.prefix`` when the product state is built, else 0."""
-    big = (rows.stop - rows.start) << run.plan.num_qubits >= _PRODUCT_START_MIN_AMPLITUDES
-    return run.prefix if big else 0
+    The prefix's product state and ``run.prefix`` when the chunk is large enough, else ``|0...0>`` and 0.
+    """
+    if run.prefix and (rows.stop - rows.start) << run.plan.num_qubits >= _PRODUCT_START_MIN_AMPLITUDES:
+        return _product_start(run, tensors, rows, dtype), run.prefix
+    return _initial_state(rows.stop - rows.start, run.plan.num_qubits, dtype, device), 0
 
 
 def _product_prefix(steps: list[Step], plan: Plan) -> int:
@@ -397,8 +396,8 @@ def _simulate_buffered(
     out = torch.empty(batch_size, 2**plan.num_qubits, dtype=dtype, device=device)
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
-        initial = _start(run, tensors, rows, dtype, device)
-        _run_forward(run, tensors, initial, rows, target=out[rows], first=_first(run, rows))
+        initial, first = _start(run, tensors, rows, dtype, device)
+        _run_forward(run, tensors, initial, rows, target=out[rows], first=first)
     return out
 
 
@@ -410,8 +409,8 @@ def _simulate_backprop(
     pieces = []
     for start in range(0, batch_size, chunk):
         rows = slice(start, min(start + chunk, batch_size))
-        initial = _start(run, tensors, rows, dtype, device)
-        pieces.append(_run_forward(run, tensors, initial, rows, first=_first(run, rows)))
+        initial, first = _start(run, tensors, rows, dtype, device)
+        pieces.append(_run_forward(run, tensors, initial, rows, first=first))
     return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
 
 

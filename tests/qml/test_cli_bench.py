@@ -5,22 +5,11 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
-
 from circuits.sim import native, tuning
 from qml import cli_bench
 from qml.cli import build_parser, main
 
 PROBE_KEY = "apply:k1:R8:batched:nograd"
-
-
-@pytest.fixture
-def tuned(monkeypatch, tmp_path):
-    monkeypatch.setenv(tuning.ENV_SWITCH, "on")
-    monkeypatch.setenv(tuning.ENV_CACHE_DIR, str(tmp_path))
-    tuning.reset()
-    yield tmp_path
-    tuning.reset()
 
 
 def _args(argv):

@@ -15,16 +15,6 @@ PROBE = tuning.KernelProbe("apply", 1, 8, shared=False, grad=False)
 """A call shape with three candidate forms (matmul, block, elementwise)."""
 
 
-@pytest.fixture
-def tuned(monkeypatch, tmp_path):
-    """Tuning on, with its file in a fresh directory; the process's tuning state forgotten before and after."""
-    monkeypatch.setenv(tuning.ENV_SWITCH, "on")
-    monkeypatch.setenv(tuning.ENV_CACHE_DIR, str(tmp_path))
-    tuning.reset()
-    yield tmp_path
-    tuning.reset()
-
-
 def _lookup(dtype=torch.complex64):
     return tuning.kernel_form("apply", PROBE.k, PROBE.right, PROBE.shared, PROBE.grad, dtype, torch.device("cpu"))
 
