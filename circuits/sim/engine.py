@@ -85,7 +85,7 @@ def _layer_tile(plan: Plan, dtype: torch.dtype, device: torch.device, grad: bool
 class _Execution:
     """The steps a simulation runs and their constants: the plan's own, or its layer variant."""
 
-    __slots__ = ("constants", "inverses", "plan", "prefix", "source", "steps", "tile")
+    __slots__ = ("constants", "plan", "prefix", "source", "steps", "tile")
 
     def __init__(self, plan: Plan, dtype: torch.dtype, device: torch.device, grad: bool) -> None:
         self.plan = plan
@@ -96,7 +96,6 @@ class _Execution:
         else:
             self.steps, self.source = plan.layer_steps(self.tile)
             self.constants = [() if i < 0 else constants[i] for i in self.source]
-        self.inverses: list | None = None
         self.prefix = _product_prefix(self.steps, plan)
 
     def inverse_constants(self, dtype: torch.dtype, device: torch.device) -> list:
@@ -133,12 +132,10 @@ def _product_prefix(steps: list[Step], plan: Plan) -> int:
     From ``|0...0>`` they make a product state, which :func:`_product_start` builds directly: one write of
     the state, instead of a pass (and its backward) per step.
     """
-    kron_base = 1 + len(plan._multi_keys)  # fused pairs and triples of single-qubit runs follow the gate types
     seen: set[int] = set()
     count = 0
     for step in steps:
-        single = step.kind == "layer" or (step.kind == "matrix" and (step.tensor == 0 or step.tensor >= kron_base))
-        if not single or seen.intersection(step.qubits):
+        if not plan.applies_single_qubit_gates(step) or seen.intersection(step.qubits):
             break
         seen.update(step.qubits)
         count += 1

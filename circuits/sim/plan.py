@@ -455,6 +455,15 @@ class Plan:
 
         return self._cached("layer_steps", (tile_log2,), build)
 
+    def applies_single_qubit_gates(self, step: Step) -> bool:
+        """Whether ``step`` (of :attr:`steps` or :meth:`layer_steps`) applies only single-qubit gates per sample.
+
+        True for a layer step, a fused single-qubit run (tensor 0) and a kron of runs on neighbouring qubits
+        (the tensors after the parametrized gate types, see :meth:`_pair_single_qubit_steps`).
+        """
+        kron_base = 1 + len(self._multi_keys)
+        return step.kind == "layer" or (step.kind == "matrix" and (step.tensor == 0 or step.tensor >= kron_base))
+
     def position_index(self, positions: tuple[int, ...], device: torch.device) -> torch.Tensor:
         """A layer step's ``positions`` as an index tensor (built once per device)."""
         return self._cached("positions", (positions, device), lambda: torch.tensor(positions, device=device))
